@@ -1,0 +1,44 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+# A GPU user picks another torch build, e.g. `make test TORCH='torch==2.13.0 --index-url <your CUDA wheel index>'`.
+PYTHON ?= python3
+TORCH ?= torch==2.13.0
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test check-sync venv apt-lists clean
+
+venv: $(STAMP)
+
+$(STAMP): setup.py settings.ini constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check $(TORCH)
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name hotdog --display-name 'Python (hotdog)' >/dev/null
+	touch $(STAMP)
+
+# apt's package lists are empty on a new machine; the demo data comes through apt.
+apt-lists:
+	@if command -v apt-get >/dev/null && ! apt-cache show tuxpaint-stamps-default >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq; else echo "apt lists are empty: run 'sudo apt-get update' once"; fi; fi
+
+demo: $(STAMP) apt-lists
+	$(BIN)/hotdog demo
+
+# Fails when notebooks are not clean or hotdog/ is out of sync with nbs/.
+check-sync: $(STAMP)
+	@md5sum nbs/*.ipynb hotdog/*.py > $(VENV)/sync-before
+	@$(BIN)/nbdev_clean
+	@$(BIN)/nbdev_export
+	@md5sum nbs/*.ipynb hotdog/*.py > $(VENV)/sync-after
+	@diff $(VENV)/sync-before $(VENV)/sync-after >/dev/null || { \
+	  echo "check-sync: nbdev_clean/nbdev_export changed files (now rewritten; review and commit):"; \
+	  diff $(VENV)/sync-before $(VENV)/sync-after | grep '^[<>]' | awk '{print "  " $$3}' | sort -u; exit 1; }
+	@echo "check-sync: notebooks clean, hotdog/ in sync with nbs/"
+
+test: check-sync
+	$(BIN)/nbdev_test --n_workers 2
+	$(BIN)/pytest -q tests
+
+clean:
+	rm -rf $(VENV)
