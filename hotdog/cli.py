@@ -9,8 +9,6 @@ __all__ = ['cmd_ingest', 'cmd_predict', 'cmd_demo', 'parser', 'main']
 import argparse
 import sys
 
-import numpy as np
-
 from .core import HotdogError, get_config
 from .data import BadImage, ingest
 from .model import embed, imagenet_probs, load_head, top_classes, zero_shot

@@ -9,7 +9,7 @@ __all__ = ['PACKAGE_DIR', 'PRECISIONS', 'GEOMETRY_FOR', 'IN_TEST', 'HotdogError'
 # %% ../nbs/00_core.ipynb
 import os
 import random
-from dataclasses import dataclass, field, fields, asdict
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
