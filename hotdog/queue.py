@@ -365,10 +365,11 @@ def flip(self: Queue, i: int, label=...) -> dict:
         t['flips'] += 1; self._save()
         return t
 
-def broken(self: Queue, i: int, reason: str) -> dict:
-    "Mark tile `i` as an image that cannot be shown: it is skipped unless the annotator flips it."
+def broken(self: Queue, i, reason: str) -> dict:
+    "Mark tile `i` (an index on the page, or an item hash on this or the next page) as an image that cannot be shown: it is skipped unless flipped."
     with self._lock:
-        t = self.page[i]; t['choice'], t['broken'] = None, str(reason); self._save()
+        t = self.page[i] if isinstance(i, int) else next(t for t in self.page + self.ahead if t['item'] == i)
+        t['choice'], t['broken'] = None, str(reason); self._save()
         return t
 
 Queue.submit, Queue.accept, Queue.skip, Queue.flip, Queue.broken = submit, accept, skip, flip, broken
