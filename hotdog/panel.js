@@ -119,10 +119,10 @@ function render({ model, el }) {
   function statusHtml(v) {
     const s = model.get('stats') || {};
     const pct = v.total ? (100 * v.done / v.total) : 0;
-    const fmt = (x, d) => (x === null || x === undefined || Number.isNaN(x)) ? '–' : x.toFixed(d);
+    const fmt = (x, d) => (typeof x === 'number' && Number.isFinite(x)) ? x.toFixed(d) : '–';
     return `<div class="hd-status"><b>${v.review ? 'review' : v.mode}</b>
       <span>${v.done} / ${v.total} labelled</span><span>${fmt(s.labels_per_min, 1)} labels/min</span>
-      <span>${s.acceptance_rate === null || s.acceptance_rate === undefined ? '–' : Math.round(100 * s.acceptance_rate) + '%'} accepted</span>
+      <span>${typeof s.acceptance_rate === 'number' ? Math.round(100 * s.acceptance_rate) + '%' : '–'} accepted</span>
       <span>model ${esc(v.model || 'none yet')}${v.fitting ? ' (refitting…)' : ''}</span>
       ${v.revisit ? '<span class="hd-rev">going back: a new label replaces the old one</span>' : ''}
       <div class="hd-bar"><div style="width:${pct}%"></div></div></div>`;
@@ -134,7 +134,9 @@ function render({ model, el }) {
       : v.mode === 'grid' ? gridHtml(v) : singleHtml(v);
     const err = v.error ? `<div class="hd-err">${esc(v.error)}</div>` : '';
     root.innerHTML = statusHtml(v) + err + body + legendHtml(v) + `<div class="hd-hint${v.hint ? ' on' : ''}">${esc(v.hint || '')}</div>`;
-    root.style.setProperty('--hd-tile', (v.tile_px || 120) + 'px');
+    // Tiles as large as the notebook's width allows (up to the kernel's size), never under 96 px.
+    const fit = Math.floor((root.clientWidth - 24 - 6 * (cols(v) - 1)) / cols(v));
+    root.style.setProperty('--hd-tile', Math.max(96, Math.min(v.tile_px || 160, fit || 160)) + 'px');
     if (v.hint) hint(v.hint);
   }
   function settled() {

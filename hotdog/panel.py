@@ -89,7 +89,8 @@ def _prefetch(self: LabelPanel):
     try:
         size = self.thumb if self.queue.mode == 'grid' else self.big
         self._send_images(self.queue.ahead, size)
-        self.stats = throughput(self.queue.store, session=self.queue.store.session)
+        tp = throughput(self.queue.store, session=self.queue.store.session)
+        self.stats = {k: None if v != v else v for k, v in tp.items()}  # NaN is not JSON
     except Exception as e:  # noqa: BLE001 -- a failed prefetch must not stop labelling; the page falls back to loading in _refresh
         self._hint = f'could not prepare the next page: {e}'
 

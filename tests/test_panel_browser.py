@@ -1,0 +1,106 @@
+"""The labelling panel as a person uses it: JupyterLab in headless Chromium, real key presses, labels read back from SQLite."""
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from browser import browser, cells, lab, open_notebook, screenshot, write_notebook  # noqa: E402
+
+from hotdog.data import synthetic_dataset  # noqa: E402
+
+OUT = Path(__file__).parent/'out'
+CAPS = '12345678qwertyui'  # tile keys of a 16-tile page with 8 columns: the top two keyboard rows
+SETUP = '''from hotdog.data import ingest
+from hotdog.store import Store, add_dataset
+from hotdog.queue import Queue, ZeroShot
+from hotdog.panel import LabelPanel
+C = ['hotdog', 'not_hotdog']
+st = Store('labels.sqlite', annotator='browser'); add_dataset(st, ingest('syn', progress=False))
+panel = LabelPanel(Queue(st, C, page_size=16, scorer=ZeroShot(C, 'hotdog', 'hotdog'), refit_every=0, strategy='random', random_share=0))
+panel'''
+
+
+def labels(root):
+    "Current labels in the store, read through a connection of our own."
+    db = sqlite3.connect(f'file:{root}/labels.sqlite?mode=ro', uri=True)
+    rows = db.execute('''SELECT e.item, e.label FROM events e JOIN (SELECT item, MAX(id) id FROM events WHERE kind = 'label'
+                         AND id NOT IN (SELECT undoes FROM events WHERE kind = 'undo' AND undoes IS NOT NULL) GROUP BY item) l
+                         ON e.id = l.id''').fetchall()
+    paths = dict(db.execute('SELECT hash, path FROM items'))
+    db.close()
+    return {Path(paths[h]).name: lab for h, lab in rows}
+
+
+def answered(page, before):
+    "Wait until the panel has drawn the kernel's answer to the last key."
+    page.wait_for_function(f"() => Number(document.querySelector('.hotdog-panel').dataset.answered || 0) > {before}", timeout=20_000)
+    return int(page.evaluate("() => document.querySelector('.hotdog-panel').dataset.answered"))
+
+
+def seq(page): return int(page.evaluate("() => document.querySelector('.hotdog-panel').dataset.answered || 0"))
+
+
+def truth(title): return 'not_hotdog' if '/not_hotdog/' in title else 'hotdog'
+
+
+@pytest.fixture(scope='module')
+def session(tmp_path_factory):
+    root = tmp_path_factory.mktemp('panel')
+    synthetic_dataset(root/'syn', 20)
+    write_notebook(root/'label.ipynb', [SETUP])
+    with lab(root) as jl, browser() as page:
+        open_notebook(page, jl, 'label.ipynb')
+        page.wait_for_selector('.hotdog-panel .hd-tile img', timeout=60_000)
+        yield root, page
+
+
+def test_grid_keys_label_and_undo(session):
+    root, page = session
+    page.click('.hotdog-panel .hd-status')          # focus the panel, as an annotator would
+    n_cells = len(cells(page, 'label.ipynb'))
+    tiles = page.locator('.hotdog-panel .hd-tile')
+    assert tiles.count() == 16
+    titles = [tiles.nth(i).get_attribute('title') for i in range(16)]
+    shown = [tiles.nth(i).locator('.hd-lab').inner_text().split('\n')[0].split(' ')[0] for i in range(16)]
+    for i, (t, s) in enumerate(zip(titles, shown)):
+        if s != truth(t):
+            before = seq(page); page.keyboard.press(CAPS[i]); answered(page, before)
+    assert all(s.startswith(truth(t)) for t, s in zip(titles, [tiles.nth(i).locator('.hd-lab').inner_text() for i in range(16)]))
+    screenshot(page, OUT/'panel_grid_flipped.png')
+    before = seq(page); page.keyboard.press('Enter'); answered(page, before)
+    got = labels(root)
+    assert got == {Path(t).name: truth(t) for t in titles}          # the page is in the store, right
+    screenshot(page, OUT/'panel_grid_next.png')
+    before = seq(page); page.keyboard.press('Backspace'); answered(page, before)
+    assert labels(root) == {}                                          # the whole page undone
+    before = seq(page); page.keyboard.press('Enter'); answered(page, before)
+    assert len(labels(root)) == 16
+    # `b` and `a` are JupyterLab's "insert cell" keys, and `z` is not a tile on this page: all stay in the panel.
+    for k in 'baz':
+        page.keyboard.press(k)
+    page.wait_for_selector('.hotdog-panel .hd-hint.on')
+    assert 'does nothing here' in page.inner_text('.hotdog-panel .hd-hint')
+    assert len(cells(page, 'label.ipynb')) == n_cells
+    assert page.errors == []
+
+
+def test_single_mode_keys(session):
+    root, page = session
+    page.click('.hotdog-panel .hd-status')
+    before = seq(page); page.keyboard.press('`'); answered(page, before)
+    page.wait_for_selector('.hotdog-panel .hd-single img.hd-big')
+    name = page.inner_text('.hotdog-panel .hd-name')
+    screenshot(page, OUT/'panel_single.png')
+    before = seq(page); page.keyboard.press('1'); answered(page, before)  # class 1: hotdog
+    assert labels(root)[name] == 'hotdog'
+    nxt = page.inner_text('.hotdog-panel .hd-name')
+    before = seq(page); page.keyboard.press('s'); answered(page, before)
+    assert nxt not in labels(root) and page.inner_text('.hotdog-panel .hd-name') != nxt
+    before = seq(page); page.keyboard.press('Backspace'); answered(page, before)  # undo the skip: back on screen
+    assert page.inner_text('.hotdog-panel .hd-name') == nxt
+    lat = page.evaluate('window.hotdogLatencies')
+    assert len(lat) >= 8
+    print(f'key-to-screen latency over {len(lat)} keys: median {sorted(lat)[len(lat)//2]:.0f} ms, max {max(lat):.0f} ms')
+    assert page.errors == []
