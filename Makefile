@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test check-sync venv apt-lists clean
+.PHONY: demo test check-sync venv apt-lists browser clean
 
 venv: $(STAMP)
 
@@ -22,6 +22,13 @@ apt-lists:
 	@if command -v apt-get >/dev/null && ! apt-cache show tuxpaint-stamps-default >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq; else echo "apt lists are empty: run 'sudo apt-get update' once"; fi; fi
 
+# Browser tests drive JupyterLab with Playwright and Debian's chromium (no `playwright install` download).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" != 0 ]; then echo "chromium missing: run 'sudo apt-get install --no-install-recommends chromium' once"; exit 1; fi; \
+	  apt-cache show chromium >/dev/null 2>&1 || apt-get update -qq; \
+	  apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
 demo: $(STAMP) apt-lists
 	$(BIN)/hotdog demo
 
@@ -36,7 +43,7 @@ check-sync: $(STAMP)
 	  diff $(VENV)/sync-before $(VENV)/sync-after | grep '^[<>]' | awk '{print "  " $$3}' | sort -u; exit 1; }
 	@echo "check-sync: notebooks clean, hotdog/ in sync with nbs/"
 
-test: check-sync
+test: check-sync browser
 	$(BIN)/nbdev_test --n_workers 2
 	$(BIN)/pytest -q tests
 

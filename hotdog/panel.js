@@ -121,14 +121,31 @@ function render({ model, el }) {
     const pct = v.total ? (100 * v.done / v.total) : 0;
     const fmt = (x, d) => (typeof x === 'number' && Number.isFinite(x)) ? x.toFixed(d) : '–';
     return `<div class="hd-status"><b>${v.review ? 'review' : v.mode}</b>
-      <span>${v.done} / ${v.total} labelled</span><span>${fmt(s.labels_per_min, 1)} labels/min</span>
+      <span>${v.done} / ${v.total} labelled</span><span>${s.active_min > 0.25 ? fmt(s.labels_per_min, 1) : '–'} labels/min</span>
       <span>${typeof s.acceptance_rate === 'number' ? Math.round(100 * s.acceptance_rate) + '%' : '–'} accepted</span>
       <span>model ${esc(v.model || 'none yet')}${v.fitting ? ' (refitting…)' : ''}</span>
       ${v.revisit ? '<span class="hd-rev">going back: a new label replaces the old one</span>' : ''}
       <div class="hd-bar"><div style="width:${pct}%"></div></div></div>`;
   }
+  function patchTiles(v) {
+    // Same page, some tiles flipped: change those tiles' colour and label only, keeping the decoded images.
+    const els = root.querySelectorAll('.hd-tile');
+    v.tiles.forEach((t, i) => {
+      const d = els[i], c = color(v, t.choice), changed = t.choice !== t.suggestion;
+      d.style.setProperty('--c', c);
+      d.classList.toggle('hd-changed', changed); d.classList.toggle('hd-skip', t.choice === null);
+      const conf = t.confidence === null || changed ? '' : `${Math.round(100 * t.confidence)}%`;
+      d.querySelector('.hd-lab').innerHTML = `${t.choice === null ? 'skip' : esc(t.choice)}${changed ? ' ✎' : ''}<i>${conf}</i>`;
+    });
+    root.querySelector('.hd-status').outerHTML = statusHtml(v);
+  }
+  let drawn = '';
   function draw() {
     const v = model.get('view');
+    const have = (t) => (t.broken ? '!' : urls.has(t.item + ':' + (v.mode === 'grid' ? v.thumb : v.big)) ? '' : '?');
+    const page = v && v.tiles ? v.mode + '|' + v.tiles.map((t) => t.item + have(t)).join(',') : '';
+    if (v && v.mode === 'grid' && page && page === drawn && !v.hint && !v.error) { patchTiles(v); return; }
+    drawn = page;
     if (!v || !v.classes) { root.innerHTML = '<div class="hd-status">starting…</div>'; return; }
     const body = !v.tiles.length ? '<div class="hd-done">All done: nothing left to label here. 🎉</div>'
       : v.mode === 'grid' ? gridHtml(v) : singleHtml(v);
@@ -141,7 +158,7 @@ function render({ model, el }) {
   }
   function settled() {
     // The screen is ready when its images are decoded and a frame is painted.
-    const imgs = [...root.querySelectorAll('img')].map((im) => im.decode().catch(() => {}));
+    const imgs = [...root.querySelectorAll('img')].filter((im) => !im.complete).map((im) => im.decode().catch(() => {}));
     return Promise.all(imgs).then(() => new Promise((r) => requestAnimationFrame(() => r())));
   }
   model.on('change:view', () => {

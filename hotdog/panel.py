@@ -7,6 +7,7 @@ __all__ = ['ESM', 'CSS', 'ACTIONS', 'LabelPanel']
 
 # %% ../nbs/05_panel.ipynb
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import anywidget
@@ -44,6 +45,7 @@ class LabelPanel(anywidget.AnyWidget):
         super().__init__(**kw)
         self.queue, self.thumb, self.big = queue, thumb, big
         self._sent, self._send_lock, self._seq, self._hint = set(), threading.Lock(), 0, None
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix='hotdog-prefetch')  # one thread, started once: no start-up cost per key
         self.on_msg(self._on_msg)
         self._refresh()
 
@@ -57,8 +59,8 @@ def _image_bytes(self: LabelPanel, tile: dict, size: int):
         self.queue.broken(tile['item'], str(e).splitlines()[0] if str(e) else type(e).__name__)
         return None
 
-def _send_images(self: LabelPanel, tiles: list, size: int):
-    "Send the thumbnails of `tiles` the browser does not have yet."
+def _send_images(self: LabelPanel, tiles: list, size: int) -> int:
+    "Send the thumbnails of `tiles` the browser does not have yet; returns how many."
     keys, bufs = [], []
     for t in tiles:
         key = f"{t['item']}:{size}"
@@ -76,13 +78,13 @@ def _refresh(self: LabelPanel):
     "Send what the screen shows now, then prepare what comes next."
     size = self.thumb if self.queue.mode == 'grid' else self.big
     v = self.queue.view()
-    self._send_images(v['tiles'], size)      # usually already there; never draw a page without its images
-    v = self.queue.view()                     # broken images are marked now
+    if self._send_images(v['tiles'], size) or any(t.get('broken') for t in self.queue.page):
+        v = self.queue.view()                 # usually the images were there already; broken ones are marked now
     cols = _cols(self.queue.page_size)
     self._seq += 1
     self.view = {**v, 'seq': self._seq, 'hint': self._hint, 'thumb': self.thumb, 'big': self.big, 'cols': cols, 'tile_px': _tile_px(cols)}
     self._hint = None
-    threading.Thread(target=self._prefetch, daemon=True).start()
+    self._worker.submit(self._prefetch)
 
 def _prefetch(self: LabelPanel):
     "Thumbnails of the next page, then the statistics: off the key's path."

@@ -1,0 +1,80 @@
+"The browser harness itself: Lab starts, a notebook runs with the hotdog kernel, widgets render, and keys reach Python."
+import os
+import time
+from pathlib import Path
+
+import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+
+pytest.importorskip('playwright')
+from browser import CHROMIUM, browser, cells, lab, open_notebook, screenshot, write_notebook  # noqa: E402
+
+OUT = Path(__file__).parent/'out'
+
+# A focusable div that owns its keys: preventDefault + stopPropagation keep JupyterLab's command-mode
+# shortcuts (b = insert cell below, d d = delete, m = markdown ...) from ever seeing them.
+KEYPAD = '''
+import json, pathlib, anywidget, ipywidgets
+KEYLOG = pathlib.Path(%r)
+
+class Keypad(anywidget.AnyWidget):
+    _esm = """
+    function render({ model, el }) {
+      const pad = document.createElement('div');
+      pad.className = 'keypad'; pad.tabIndex = 0; pad.textContent = 'click, then type';
+      pad.style.cssText = 'padding:2em;border:2px solid #c60;width:20em;font:16px sans-serif';
+      pad.addEventListener('keydown', (e) => {
+        e.preventDefault(); e.stopPropagation();
+        model.send({ key: e.key }); pad.textContent = 'last key: ' + e.key;
+      });
+      el.appendChild(pad);
+    }
+    export default { render };
+    """
+
+def log_key(widget, content, buffers):
+    with KEYLOG.open('a') as f: f.write(content['key'] + '\\n')
+
+pad = Keypad(); pad.on_msg(log_key)
+display(ipywidgets.Button(description='hello hotdog'), pad)
+'''
+
+
+pytestmark = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason='no chromium: run `make browser`')
+
+
+@pytest.fixture(scope='module')
+def jl_page(tmp_path_factory):
+    "One Lab server and browser page for the module: starting them is most of the time."
+    root = tmp_path_factory.mktemp('lab')
+    with lab(root) as jl, browser() as page: yield jl, page
+
+
+def test_widgets_render_and_keys_reach_python(jl_page):
+    jl, page = jl_page
+    keylog = jl.root/'keys.txt'
+    write_notebook(jl.root/'harness.ipynb', ['print("kernel up")', KEYPAD % str(keylog)])
+    keys = ['b', 'a', 'd', 'd', 'x', 'm', 'Enter']
+    open_notebook(page, jl, 'harness.ipynb')
+    before = cells(page, 'harness.ipynb')
+    page.locator('.keypad').click()
+    for k in keys: page.keyboard.press(k)
+    page.wait_for_function("n => document.querySelector('.keypad').textContent === 'last key: ' + n", arg=keys[-1])
+    deadline = time.monotonic() + 10  # comm messages to the kernel are asynchronous
+    while time.monotonic() < deadline and len(keylog.read_text().split() if keylog.exists() else []) < len(keys):
+        time.sleep(0.1)
+    assert page.get_by_role('button', name='hello hotdog').is_visible()
+    screenshot(page, OUT/'harness.png')
+    assert keylog.read_text().split() == keys
+    assert cells(page, 'harness.ipynb') == before == ['code', 'code']  # no cell inserted, deleted or turned to markdown
+    assert page.errors == []
+
+
+def test_unknown_kernelspec_gets_the_requested_kernel(jl_page):
+    "Lab asks which kernel to use when the notebook's kernelspec is unknown; open_notebook answers with the one asked for."
+    jl, page = jl_page
+    write_notebook(jl.root/'other.ipynb', ['import sys; print(sys.executable)'], kernel='no-such-kernel')
+    open_notebook(page, jl, 'other.ipynb', kernel='hotdog')
+    assert page.evaluate("() => jupyterapp.shell.currentWidget.sessionContext.session.kernel.name") == 'hotdog'
+    python = KernelSpecManager().get_kernel_spec('hotdog').argv[0]
+    assert page.locator('.jp-OutputArea-output').inner_text().strip() == python
