@@ -1,0 +1,153 @@
+"""Labels per minute: pigeon vs hotdog's panel (single and grid), one JupyterLab + Chromium session, 200 demo photos.
+
+A scripted annotator that knows the true labels does the work in the browser; each tool's latency (key or click ->
+next screen painted) is measured in the page. Labels per minute are then costed with the Keystroke-Level Model:
+keystroke 0.28 s; mouse point 1.1 s + click 0.2 s; a mental decision 1.35 s per single-image label or per grid page;
+a 0.2 s glance per grid tile; plus the measured latency of every action. Prints the ratio of ours to pigeon's.
+
+Usage: .venv/bin/python bench/annotate.py [--n 200] [--page 32] [--no-nodelay]
+"""
+import argparse
+import random
+import shutil
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]/'tests'))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _pigeon import label_with_pigeon, pct  # noqa: E402
+from browser import browser, lab, open_notebook, screenshot, write_notebook  # noqa: E402
+
+from hotdog.data import demo_dataset  # noqa: E402
+
+KEY, POINT, CLICK, MENTAL, GLANCE = 0.28, 1.1, 0.2, 1.35, 0.2
+CLASSES = ['food', 'not_food']
+ROWS = ['1234567890', 'qwertyuiop', 'asdfghjkl;', 'zxcvbnm,./']
+PANEL = '''from hotdog.data import ingest
+from hotdog.store import Store, add_dataset
+from hotdog.queue import Queue, ZeroShot
+from hotdog.panel import LabelPanel
+C = {classes!r}
+st = Store({store!r}, annotator='bench'); add_dataset(st, ingest({manifest!r}, progress=False))
+panel = LabelPanel(Queue(st, C, mode={mode!r}, page_size={page}, scorer=ZeroShot(C, 'food', 'food'), refit_every=20))
+panel'''
+
+
+def pick(n, seed=0):
+    "n demo photos at random (the demo's own class balance), and the true label of each."
+    manifest = Path(demo_dataset())
+    df = pd.read_csv(manifest); df['path'] = [str(manifest.parent/p) for p in df.path]
+    df = df[~df.path.map(lambda p: Path(p).name).duplicated(keep=False)].sample(n, random_state=seed)  # a name shows one photo
+    return list(df.path), dict(zip(df.path, df.label))
+
+
+def answered(page, before):
+    page.wait_for_function(f"() => Number(document.querySelector('.hotdog-panel').dataset.answered || 0) > {before}", timeout=60_000)
+
+
+def seq(page): return int(page.evaluate("() => document.querySelector('.hotdog-panel').dataset.answered || 0"))
+
+
+def press(page, key):
+    before = seq(page); page.keyboard.press(key); answered(page, before)
+
+
+def done(page): return page.locator('.hotdog-panel .hd-done').count() > 0
+
+
+def run_grid(page, truth, cols):
+    "Flip the wrong tiles, accept the page; returns pages, keys, tiles."
+    pages = keys = tiles = 0
+    while not done(page):
+        els = page.locator('.hotdog-panel .hd-tile'); n = els.count()
+        for i in range(n):
+            t = els.nth(i); shown = t.locator('.hd-lab').inner_text().split(' ')[0].split('\n')[0]
+            if shown != truth[t.get_attribute('title')]:
+                press(page, ROWS[i // cols][i % cols]); keys += 1
+        press(page, 'Enter'); keys += 1; pages += 1; tiles += n
+    return pages, keys, tiles
+
+
+def run_single(page, truth):
+    "Enter when the suggestion is right, else the class key; returns labels, keys."
+    labels = 0
+    while not done(page):
+        name = page.inner_text('.hotdog-panel .hd-name')
+        want = next(v for k, v in truth.items() if Path(k).name == name)
+        sugg = page.locator('.hotdog-panel .hd-sugg b')
+        key = 'Enter' if sugg.count() and sugg.inner_text() == want else str(CLASSES.index(want) + 1)
+        press(page, key); labels += 1
+    return labels, labels
+
+
+def store_labels(path):
+    db = sqlite3.connect(f'file:{path}?mode=ro', uri=True)
+    rows = db.execute('''SELECT i.path, e.label FROM events e JOIN items i ON i.hash = e.item JOIN (SELECT item, MAX(id) id FROM events
+        WHERE kind = 'label' AND id NOT IN (SELECT undoes FROM events WHERE kind = 'undo' AND undoes IS NOT NULL) GROUP BY item) l
+        ON e.id = l.id''').fetchall()
+    db.close(); return dict(rows)
+
+
+def ours(page, jl, root, examples, truth, mode, page_size):
+    demo = Path(demo_dataset()).parent  # a manifest lists files under its own folder
+    manifest = demo/f'bench_{mode}.csv'; pd.DataFrame({'path': [str(Path(p).relative_to(demo)) for p in examples]}).to_csv(manifest, index=False)
+    write_notebook(root/f'{mode}.ipynb', [PANEL.format(classes=CLASSES, store=f'{mode}.sqlite', manifest=str(manifest), mode=mode, page=page_size)])
+    open_notebook(page, jl, f'{mode}.ipynb')
+    page.wait_for_selector('.hotdog-panel img', timeout=120_000)
+    page.evaluate('() => { window.hotdogLatencies = []; document.querySelector(".jp-InputArea").style.display = "none"; }')
+    page.click('.hotdog-panel .hd-status')
+    box = page.locator('.hotdog-panel').bounding_box(); tile = page.locator('.hotdog-panel .hd-tile, .hotdog-panel .hd-big').first.bounding_box()
+    screenshot(page, root/f'{mode}.png')
+    t = time.perf_counter()
+    if mode == 'grid': pages, keys, n = run_grid(page, truth, cols=min(10, max(-(-page_size // 4), min(page_size, 8))))
+    else: (n, keys), pages = run_single(page, truth), 0
+    wall = time.perf_counter() - t
+    lat = page.evaluate('window.hotdogLatencies')
+    got = store_labels(root/f'{mode}.sqlite')
+    assert got == {p: truth[p] for p in examples}, 'the store does not hold the true labels'
+    return {'labels': n, 'keys': keys, 'pages': pages, 'lat': lat, 'wall': wall, 'panel_px': (box['width'], box['height'], box['y']),
+            'tile_px': tile['width']}
+
+
+def klm(tool, r):
+    "Seconds of annotator time for the whole run, by the Keystroke-Level Model plus measured latency."
+    lat = sum(r['lat']) / 1000 + (r['actions'] - len(r['lat'])) * (sum(r['lat']) / max(1, len(r['lat'])) / 1000)
+    if tool == 'pigeon': return r['labels'] * (POINT + CLICK + MENTAL) + lat
+    if tool == 'single': return r['keys'] * KEY + r['labels'] * MENTAL + lat
+    return r['pages'] * MENTAL + r['labels'] * GLANCE + r['keys'] * KEY + lat
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--n', type=int, default=200); ap.add_argument('--page', type=int, default=32)
+    ap.add_argument('--no-nodelay', action='store_true', help='stock Jupyter server (Nagle on kernel websockets)')
+    args = ap.parse_args()
+    examples, truth = pick(args.n)
+    root = Path(__file__).resolve().parent/'out'/'annotate'; shutil.rmtree(root, ignore_errors=True); root.mkdir(parents=True)
+    res = {}
+    with lab(root, nodelay=not args.no_nodelay) as jl, browser() as page:
+        p = label_with_pigeon(page, jl, examples, truth, CLASSES, root/'pigeon')
+        assert p['matches_truth']
+        res['pigeon'] = {'labels': p['labels'], 'keys': p['clicks'], 'actions': p['clicks'], 'lat': p['latencies_ms']}
+        for mode in ('single', 'grid'):
+            r = ours(page, jl, root, examples, truth, mode, args.page); r['actions'] = r['keys']; res[mode] = r
+        assert page.errors == [], page.errors
+    print(f"{args.n} demo photos ({sum(v == 'food' for v in truth.values())} food), grid page {args.page}, "
+          f"server {'stock' if args.no_nodelay else 'with hotdog.server (TCP_NODELAY)'}")
+    g = res['grid']
+    print(f"grid panel {g['panel_px'][0]:.0f}x{g['panel_px'][1]:.0f} px from y={g['panel_px'][2]:.0f} in a 1280x800 viewport, tiles {g['tile_px']:.0f} px")
+    print(f"{'tool':8} {'labels':>6} {'actions':>7} {'act/label':>9} {'p50 ms':>7} {'p95 ms':>7} {'KLM s':>7} {'labels/min':>10} {'vs pigeon':>9}")
+    base = None
+    for tool in ('pigeon', 'single', 'grid'):
+        r = res[tool]; secs = klm(tool, r); lpm = 60 * r['labels'] / secs; base = base or lpm
+        print(f"{tool:8} {r['labels']:6d} {r['actions']:7d} {r['actions'] / r['labels']:9.2f} {pct(r['lat'], 50):7.0f} {pct(r['lat'], 95):7.0f} "
+              f"{secs:7.1f} {lpm:10.1f} {lpm / base:8.1f}x")
+    print('screenshots and notebooks in', root)
+
+
+if __name__ == '__main__':
+    main()
