@@ -53,10 +53,10 @@ TIMER = '''() => {
 }'''
 
 
-def label_with_pigeon(page, lab, examples, truth, options, workdir) -> dict:
+def label_with_pigeon(page, lab, examples, truth, options, workdir, think: float = 0.0) -> dict:
     """Label `examples` (image paths) with pigeon in the Lab behind `page`, clicking truth[path] for each one on screen.
 
-    workdir must lie under lab.root. Returns labels (pigeon's count), clicks, latencies_ms (click -> next example
+    `think` seconds pass before each click (an annotator looking). workdir must lie under lab.root. Returns labels (pigeon's count), clicks, latencies_ms (click -> next example
     painted; one fewer than clicks, the last click has no next example), annotations (what pigeon recorded, read
     back from the kernel) and matches_truth.
     """
@@ -71,6 +71,7 @@ def label_with_pigeon(page, lab, examples, truth, options, workdir) -> dict:
     clicks = 0
     for i in range(len(examples)):
         shown = page.evaluate('() => window.pigeonTimer.shown')
+        time.sleep(think)
         page.get_by_role('button', name=str(truth[shown]), exact=True).click(); clicks += 1
         if i + 1 < len(examples):  # wait until the next example is painted, as a person would
             page.wait_for_function('n => window.pigeonTimer.latencies.length === n', arg=i + 1)

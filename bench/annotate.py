@@ -4,11 +4,12 @@ A scripted annotator that knows the true labels does the work in the browser; ea
 next screen painted) is measured in the page. Labels per minute are then costed with the Keystroke-Level Model:
 keystroke 0.28 s; mouse point 1.1 s + click 0.2 s; a mental decision 1.35 s per single-image label or per grid page;
 a 0.2 s glance per grid tile; plus the measured latency of every action. Prints the ratio of ours to pigeon's.
+The scripted annotator waits `--pace` times the model's think time before each action (default 0.2), so the
+tools get some of the idle time a person gives them (prefetch, refits) instead of a machine-gun of keys.
 
 Usage: .venv/bin/python bench/annotate.py [--n 200] [--page 32] [--no-nodelay]
 """
 import argparse
-import random
 import shutil
 import sqlite3
 import sys
@@ -33,7 +34,7 @@ from hotdog.queue import Queue, ZeroShot
 from hotdog.panel import LabelPanel
 C = {classes!r}
 st = Store({store!r}, annotator='bench'); add_dataset(st, ingest({manifest!r}, progress=False))
-panel = LabelPanel(Queue(st, C, mode={mode!r}, page_size={page}, scorer=ZeroShot(C, 'food', 'food'), refit_every=20))
+panel = LabelPanel(Queue(st, C, mode={mode!r}, page_size={page}, scorer=ZeroShot(C, 'food', 'food'), refit_every=20, strategy={strategy!r}))
 panel'''
 
 
@@ -59,20 +60,21 @@ def press(page, key):
 def done(page): return page.locator('.hotdog-panel .hd-done').count() > 0
 
 
-def run_grid(page, truth, cols):
+def run_grid(page, truth, cols, pace):
     "Flip the wrong tiles, accept the page; returns pages, keys, tiles."
     pages = keys = tiles = 0
     while not done(page):
         els = page.locator('.hotdog-panel .hd-tile'); n = els.count()
+        time.sleep(pace * (MENTAL + GLANCE * n))
         for i in range(n):
             t = els.nth(i); shown = t.locator('.hd-lab').inner_text().split(' ')[0].split('\n')[0]
             if shown != truth[t.get_attribute('title')]:
-                press(page, ROWS[i // cols][i % cols]); keys += 1
-        press(page, 'Enter'); keys += 1; pages += 1; tiles += n
+                time.sleep(pace * KEY); press(page, ROWS[i // cols][i % cols]); keys += 1
+        time.sleep(pace * KEY); press(page, 'Enter'); keys += 1; pages += 1; tiles += n
     return pages, keys, tiles
 
 
-def run_single(page, truth):
+def run_single(page, truth, pace):
     "Enter when the suggestion is right, else the class key; returns labels, keys."
     labels = 0
     while not done(page):
@@ -80,7 +82,7 @@ def run_single(page, truth):
         want = next(v for k, v in truth.items() if Path(k).name == name)
         sugg = page.locator('.hotdog-panel .hd-sugg b')
         key = 'Enter' if sugg.count() and sugg.inner_text() == want else str(CLASSES.index(want) + 1)
-        press(page, key); labels += 1
+        time.sleep(pace * (MENTAL + KEY)); press(page, key); labels += 1
     return labels, labels
 
 
@@ -92,21 +94,25 @@ def store_labels(path):
     db.close(); return dict(rows)
 
 
-def ours(page, jl, root, examples, truth, mode, page_size):
+def ours(page, jl, root, examples, truth, mode, page_size, strategy, pace):
     demo = Path(demo_dataset()).parent  # a manifest lists files under its own folder
     manifest = demo/f'bench_{mode}.csv'; pd.DataFrame({'path': [str(Path(p).relative_to(demo)) for p in examples]}).to_csv(manifest, index=False)
-    write_notebook(root/f'{mode}.ipynb', [PANEL.format(classes=CLASSES, store=f'{mode}.sqlite', manifest=str(manifest), mode=mode, page=page_size)])
+    write_notebook(root/f'{mode}.ipynb', [PANEL.format(classes=CLASSES, store=f'{mode}.sqlite', manifest=str(manifest), mode=mode,
+                                                       page=page_size, strategy=strategy)])
     open_notebook(page, jl, f'{mode}.ipynb')
     page.wait_for_selector('.hotdog-panel img', timeout=120_000)
-    page.evaluate('() => { window.hotdogLatencies = []; document.querySelector(".jp-InputArea").style.display = "none"; }')
+    page.evaluate('() => { window.hotdogLatencies = []; window.hotdogPhases = []; document.querySelector(".jp-InputArea").style.display = "none"; }')
     page.click('.hotdog-panel .hd-status')
     box = page.locator('.hotdog-panel').bounding_box(); tile = page.locator('.hotdog-panel .hd-tile, .hotdog-panel .hd-big').first.bounding_box()
     screenshot(page, root/f'{mode}.png')
     t = time.perf_counter()
-    if mode == 'grid': pages, keys, n = run_grid(page, truth, cols=min(10, max(-(-page_size // 4), min(page_size, 8))))
-    else: (n, keys), pages = run_single(page, truth), 0
+    if mode == 'grid': pages, keys, n = run_grid(page, truth, min(10, max(-(-page_size // 4), min(page_size, 8))), pace)
+    else: (n, keys), pages = run_single(page, truth, pace), 0
     wall = time.perf_counter() - t
     lat = page.evaluate('window.hotdogLatencies')
+    ph = page.evaluate('window.hotdogPhases')
+    for part in ('kernel', 'draw', 'paint'):
+        xs = [x[part] for x in ph]; print(f'  {mode}: {part:6} p50 {pct(xs, 50):5.1f} ms  p95 {pct(xs, 95):5.1f} ms')
     got = store_labels(root/f'{mode}.sqlite')
     assert got == {p: truth[p] for p in examples}, 'the store does not hold the true labels'
     return {'labels': n, 'keys': keys, 'pages': pages, 'lat': lat, 'wall': wall, 'panel_px': (box['width'], box['height'], box['y']),
@@ -125,18 +131,20 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--n', type=int, default=200); ap.add_argument('--page', type=int, default=32)
     ap.add_argument('--no-nodelay', action='store_true', help='stock Jupyter server (Nagle on kernel websockets)')
+    ap.add_argument('--strategy', default='entropy', help='the queue\'s ordering (see hotdog.queue.STRATEGIES)')
+    ap.add_argument('--pace', type=float, default=0.2, help='share of the KLM think time the scripted annotator waits')
     args = ap.parse_args()
     examples, truth = pick(args.n)
     root = Path(__file__).resolve().parent/'out'/'annotate'; shutil.rmtree(root, ignore_errors=True); root.mkdir(parents=True)
     res = {}
     with lab(root, nodelay=not args.no_nodelay) as jl, browser() as page:
-        p = label_with_pigeon(page, jl, examples, truth, CLASSES, root/'pigeon')
+        p = label_with_pigeon(page, jl, examples, truth, CLASSES, root/'pigeon', think=args.pace * (POINT + CLICK + MENTAL))
         assert p['matches_truth']
         res['pigeon'] = {'labels': p['labels'], 'keys': p['clicks'], 'actions': p['clicks'], 'lat': p['latencies_ms']}
         for mode in ('single', 'grid'):
-            r = ours(page, jl, root, examples, truth, mode, args.page); r['actions'] = r['keys']; res[mode] = r
+            r = ours(page, jl, root, examples, truth, mode, args.page, args.strategy, args.pace); r['actions'] = r['keys']; res[mode] = r
         assert page.errors == [], page.errors
-    print(f"{args.n} demo photos ({sum(v == 'food' for v in truth.values())} food), grid page {args.page}, "
+    print(f"{args.n} demo photos ({sum(v == 'food' for v in truth.values())} food), grid page {args.page}, strategy {args.strategy}, pace {args.pace}, "
           f"server {'stock' if args.no_nodelay else 'with hotdog.server (TCP_NODELAY)'}")
     g = res['grid']
     print(f"grid panel {g['panel_px'][0]:.0f}x{g['panel_px'][1]:.0f} px from y={g['panel_px'][2]:.0f} in a 1280x800 viewport, tiles {g['tile_px']:.0f} px")

@@ -194,7 +194,7 @@ def embed(images,                  # Items, paths or PIL images
     todo = [i for i, k in enumerate(keys) if k not in hit]
     batches = [todo[i:i+cfg.batch_size] for i in range(0, len(todo), cfg.batch_size)]
     loaded = _loaded(images, batches, cfg, _loader_threads(device))
-    for idx, pairs in tqdm(zip(batches, loaded), total=len(batches), desc='embed', disable=not progress, leave=False):
+    for idx, pairs in tqdm(zip(batches, loaded), total=len(batches), desc='embed', disable=not progress or not batches, leave=False):
         vecs = _forward(np.stack([a for _, a in pairs]), device, precision); out[idx] = vecs
         if cache is not None:
             known = [(h, v) for (h, _), v in zip(pairs, vecs) if h]

@@ -13,6 +13,8 @@ const COLORS = ['#d9480f', '#1c7ed6', '#2b8a3e', '#862e9c', '#e67700', '#0b7285'
 const CLASS_CODES = ['Digit1', 'Digit2', 'Digit3', 'Digit4', 'Digit5', 'Digit6', 'Digit7', 'Digit8', 'Digit9',
   'KeyQ', 'KeyW', 'KeyE', 'KeyR', 'KeyT', 'KeyY', 'KeyU', 'KeyI', 'KeyO', 'KeyP'];
 
+const KEEP = 400;  // images kept in the browser (a few pages each way)
+
 function tileCode(i, cols) { return ROWS[Math.floor(i / cols)][i % cols]; }
 function color(v, c) { return c === null || c === undefined ? '#868e96' : COLORS[v.classes.indexOf(c) % COLORS.length]; }
 function esc(s) { return String(s).replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[ch])); }
@@ -36,10 +38,11 @@ function actionFor(e, v, cols) {
 }
 
 function render({ model, el }) {
-  const urls = new Map();                 // item hash + size -> object URL of its decoded JPEG
+  const urls = new Map();                 // item hash + size -> object URL of its JPEG
+  const decoded = new Map();              // item hash + size -> an <img> already decoded, reused on screen
   const queue = [];                       // keys pressed while the kernel is still answering
   let pending = null, hintTimer = null;
-  window.hotdogLatencies = window.hotdogLatencies || [];
+  window.hotdogLatencies = window.hotdogLatencies || []; window.hotdogPhases = window.hotdogPhases || [];
   const root = document.createElement('div');
   root.className = 'hotdog-panel'; root.tabIndex = 0;
   el.appendChild(root);
@@ -50,8 +53,13 @@ function render({ model, el }) {
       if (urls.has(key)) return;
       const url = URL.createObjectURL(new Blob([buffers[j]], { type: 'image/jpeg' }));
       urls.set(key, url);
-      const im = new Image(); im.src = url; im.decode().catch(() => {});   // decoded before it is needed
+      const im = new Image(); im.src = url; im.alt = ''; im.decode().catch(() => {});   // decoded before it is needed
+      decoded.set(key, im);
     });
+    // Keep the newest KEEP images; the kernel is told, so it sends them again if they come back on screen.
+    const old = [...urls.keys()].slice(0, Math.max(0, urls.size - KEEP));
+    old.forEach((k) => { URL.revokeObjectURL(urls.get(k)); urls.delete(k); decoded.delete(k); });
+    if (old.length) model.send({ type: 'forget', items: old });
   });
 
   function cols(v) { return v.cols || 8; }
@@ -88,7 +96,7 @@ function render({ model, el }) {
     const c = color(v, t.choice), changed = t.choice !== t.suggestion;
     const conf = t.confidence === null ? '' : `${Math.round(100 * t.confidence)}%`;
     const img = t.broken ? `<div class="hd-broken">cannot show: ${esc(t.broken)}</div>`
-      : key ? `<img src="${key}" alt="">` : '<div class="hd-broken">loading…</div>';
+      : key ? `<img src="${key}" data-key="${t.item}:${v.thumb}" alt="">` : '<div class="hd-broken">loading…</div>';
     return `<div class="hd-tile${changed ? ' hd-changed' : ''}${t.choice === null ? ' hd-skip' : ''}" style="--c:${c}" data-act="${esc(JSON.stringify({ action: 'flip', i }))}" title="${esc(t.path)}">
       ${img}<span class="hd-cap">${CAP(tileCode(i, cols(v)))}</span>
       <span class="hd-lab">${t.choice === null ? 'skip' : esc(t.choice)}${changed ? ' ✎' : ''}<i>${changed ? '' : conf}</i></span></div>`;
@@ -99,7 +107,7 @@ function render({ model, el }) {
   function singleHtml(v) {
     const t = v.tiles[0], key = urls.get(t.item + ':' + v.big);
     const img = t.broken ? `<div class="hd-broken hd-big">cannot show: ${esc(t.broken)}<br>press S to skip</div>`
-      : key ? `<img class="hd-big" src="${key}" alt="">` : '<div class="hd-broken hd-big">loading…</div>';
+      : key ? `<img class="hd-big" src="${key}" data-key="${t.item}:${v.big}" alt="">` : '<div class="hd-broken hd-big">loading…</div>';
     const sugg = t.suggestion === null ? 'no suggestion yet'
       : `model says <b style="color:${color(v, t.suggestion)}">${esc(t.suggestion)}</b>${t.confidence === null ? '' : ` (${Math.round(100 * t.confidence)}%)`}`;
     const buttons = v.classes.map((c, j) => `<button class="hd-btn" style="--c:${color(v, c)}" data-act="${esc(JSON.stringify({ action: 'submit', label: c }))}">
@@ -154,6 +162,11 @@ function render({ model, el }) {
     // Tiles as large as the notebook's width allows (up to the kernel's size), never under 96 px.
     const fit = Math.floor((root.clientWidth - 24 - 6 * (cols(v) - 1)) / cols(v));
     root.style.setProperty('--hd-tile', Math.max(96, Math.min(v.tile_px || 160, fit || 160)) + 'px');
+    // Put the pre-decoded <img> elements in place of the fresh ones: no decoding on the key's path.
+    root.querySelectorAll('img[data-key]').forEach((im) => {
+      const ready = decoded.get(im.dataset.key);
+      if (ready) { ready.className = im.className; ready.dataset.key = im.dataset.key; im.replaceWith(ready); }
+    });
     if (v.hint) hint(v.hint);
   }
   function settled() {
@@ -162,10 +175,16 @@ function render({ model, el }) {
     return Promise.all(imgs).then(() => new Promise((r) => requestAnimationFrame(() => r())));
   }
   model.on('change:view', () => {
+    const tView = performance.now();
     draw();
     if (pending) {
-      const t0 = pending.t0; pending = null; root.classList.remove('hd-saving');
-      settled().then(() => { window.hotdogLatencies.push(performance.now() - t0); root.dataset.answered = String(model.get('view').seq); });
+      const t0 = pending.t0, tDrawn = performance.now(); pending = null; root.classList.remove('hd-saving');
+      settled().then(() => {
+        const t = performance.now();
+        window.hotdogLatencies.push(t - t0);   // key -> next screen painted
+        window.hotdogPhases.push({ kernel: tView - t0, draw: tDrawn - tView, paint: t - tDrawn });
+        root.dataset.answered = String(model.get('view').seq);
+      });
     }
     if (queue.length) send(queue.shift());
   });
@@ -178,6 +197,6 @@ function render({ model, el }) {
   draw();
   model.send({ type: 'hello' });           // a new view asks for the images of what is on screen
   setTimeout(() => root.focus(), 0);
-  return () => urls.forEach((u) => URL.revokeObjectURL(u));
+  return () => { urls.forEach((u) => URL.revokeObjectURL(u)); decoded.clear(); };
 }
 export default { render };

@@ -30,7 +30,7 @@ def margin(probs: np.ndarray) -> np.ndarray:
     return s[:, -1] - s[:, -2]
 
 # %% ../nbs/04_queue.ipynb
-STRATEGIES = ('listed', 'random', 'entropy', 'margin', 'balanced')
+STRATEGIES = ('listed', 'random', 'entropy', 'margin', 'balanced', 'confident')
 
 def _uncertain_first(probs: np.ndarray) -> np.ndarray:
     return np.lexsort((np.arange(len(probs)), -entropy(probs)))
@@ -58,6 +58,7 @@ def order(probs,                     # [N, C] class probabilities of the candida
     if strategy == 'listed': base = np.arange(n)
     elif strategy == 'random': return rng.permutation(n)
     elif strategy == 'balanced': base = _balanced(probs)
+    elif strategy == 'confident': base = _uncertain_first(probs)[::-1]
     else: base = _uncertain_first(probs) if strategy == 'entropy' else np.lexsort((np.arange(n), margin(probs)))
     return _mix_random(base, random_share, rng)
 
