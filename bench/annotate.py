@@ -113,6 +113,8 @@ def ours(page, jl, root, examples, truth, mode, page_size, strategy, pace):
     ph = page.evaluate('window.hotdogPhases')
     for part in ('kernel', 'draw', 'paint'):
         xs = [x[part] for x in ph]; print(f'  {mode}: {part:6} p50 {pct(xs, 50):5.1f} ms  p95 {pct(xs, 95):5.1f} ms')
+    slow = sorted(ph, key=lambda x: -(x['kernel'] + x['draw'] + x['paint']))[:3]
+    print(f'  {mode}: slowest', ', '.join('/'.join(f'{x[k]:.0f}' for k in ('kernel', 'draw', 'paint')) + f" ({x['action']})" for x in slow))
     got = store_labels(root/f'{mode}.sqlite')
     assert got == {p: truth[p] for p in examples}, 'the store does not hold the true labels'
     return {'labels': n, 'keys': keys, 'pages': pages, 'lat': lat, 'wall': wall, 'panel_px': (box['width'], box['height'], box['y']),

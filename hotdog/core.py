@@ -4,11 +4,12 @@
 
 # %% auto 0
 __all__ = ['PACKAGE_DIR', 'PRECISIONS', 'GEOMETRY_FOR', 'IN_TEST', 'HotdogError', 'data_dir', 'cache_dir', 'pick_device',
-           'cpu_has_bf16', 'pick_precision', 'seed_everything', 'Config', 'get_config']
+           'cpu_has_bf16', 'pick_precision', 'seed_everything', 'lower_priority', 'Config', 'get_config']
 
 # %% ../nbs/00_core.ipynb
 import os
 import random
+import threading
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -65,6 +66,14 @@ def seed_everything(seed: int = 0):
     "Seed python, numpy and torch so runs repeat."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     if torch.cuda.is_available(): torch.cuda.manual_seed_all(seed)
+
+# %% ../nbs/00_core.ipynb
+def lower_priority(by: int = 10) -> bool:
+    "Make the calling thread `by` steps nicer, so it yields the CPU to the others (Linux threads); False where that is not possible."
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + by)); return True
+    except (AttributeError, OSError): return False
 
 # %% ../nbs/00_core.ipynb
 GEOMETRY_FOR = {'cutouts': 'letterbox', 'photos': 'crop'}

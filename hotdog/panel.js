@@ -178,11 +178,11 @@ function render({ model, el }) {
     const tView = performance.now();
     draw();
     if (pending) {
-      const t0 = pending.t0, tDrawn = performance.now(); pending = null; root.classList.remove('hd-saving');
+      const t0 = pending.t0, action = pending.action, tDrawn = performance.now(); pending = null; root.classList.remove('hd-saving');
       settled().then(() => {
         const t = performance.now();
         window.hotdogLatencies.push(t - t0);   // key -> next screen painted
-        window.hotdogPhases.push({ kernel: tView - t0, draw: tDrawn - tView, paint: t - tDrawn });
+        window.hotdogPhases.push({ kernel: tView - t0, draw: tDrawn - tView, paint: t - tDrawn, action });
         root.dataset.answered = String(model.get('view').seq);
       });
     }

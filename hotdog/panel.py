@@ -14,7 +14,7 @@ from pathlib import Path
 import anywidget
 import traitlets
 
-from .core import PACKAGE_DIR, HotdogError
+from .core import PACKAGE_DIR, HotdogError, lower_priority
 from .data import Item, thumbnail
 from .queue import Queue, throughput
 
@@ -46,7 +46,8 @@ class LabelPanel(anywidget.AnyWidget):
         super().__init__(**kw)
         self.queue, self.thumb, self.big = queue, thumb, big
         self._sent, self._send_lock, self._seq, self._hint, self._stats_at = set(), threading.Lock(), 0, None, 0.0
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix='hotdog-prefetch')  # one thread, started once: no start-up cost per key
+        # One thread, started once (no start-up cost per key), at a lower priority than the one answering keys.
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix='hotdog-prefetch', initializer=lower_priority)
         self.on_msg(self._on_msg)
         self._refresh()
 

@@ -14,7 +14,7 @@ import uuid
 import numpy as np
 import pandas as pd
 
-from .core import Config, HotdogError, get_config
+from .core import Config, HotdogError, get_config, lower_priority
 from .model import LinearHead, embed, imagenet_probs, zero_shot
 from .store import Store, current_labels, items, load_state, record, save_state
 
@@ -258,6 +258,7 @@ def _maybe_refit(self: Queue):
     self._fitting = threading.Thread(target=self._refit, args=(cur,), daemon=True); self._fitting.start()
 
 def _refit(self: Queue, cur: pd.DataFrame):
+    if self.background: lower_priority()  # the thread answering keys comes first
     try:
         head = LinearHead.fit(self._features(list(cur.item)), list(cur.label), classes=self.classes, geometry=self.cfg.geometry, seed=self.seed)
         self._score(self._todo(), head)

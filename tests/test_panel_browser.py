@@ -104,3 +104,35 @@ def test_single_mode_keys(session):
     assert len(lat) >= 8
     print(f'key-to-screen latency over {len(lat)} keys: median {sorted(lat)[len(lat)//2]:.0f} ms, max {max(lat):.0f} ms')
     assert page.errors == []
+
+
+def test_voila_standalone_page(tmp_path):
+    "The same notebook as a page of its own under Voilà: keys label into the same store."
+    import secrets, socket, subprocess, time, urllib.request
+    synthetic_dataset(tmp_path/'syn', 10)
+    write_notebook(tmp_path/'label.ipynb', [SETUP])
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    token = secrets.token_hex(8)
+    voila = Path(sys.executable).parent/'voila'
+    proc = subprocess.Popen([str(voila), 'label.ipynb', '--no-browser', '--Voila.ip=127.0.0.1', f'--port={port}', f'--token={token}'],
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        for _ in range(300):
+            try: urllib.request.urlopen(f'http://127.0.0.1:{port}/api/status?token={token}', timeout=1); break
+            except OSError: time.sleep(0.2)
+        with browser() as page:
+            page.goto(f'http://127.0.0.1:{port}/?token={token}')
+            page.wait_for_selector('.hotdog-panel .hd-tile img', timeout=90_000)
+            page.click('.hotdog-panel .hd-status')
+            tiles = page.locator('.hotdog-panel .hd-tile')
+            titles = [tiles.nth(i).get_attribute('title') for i in range(tiles.count())]
+            for i, t in enumerate(titles):
+                if not tiles.nth(i).locator('.hd-lab').inner_text().startswith(truth(t)):
+                    before = seq(page); page.keyboard.press(CAPS[i]); answered(page, before)
+            before = seq(page); page.keyboard.press('Enter'); answered(page, before)
+            screenshot(page, OUT/'panel_voila.png')
+            assert labels(tmp_path) == {Path(t).name: truth(t) for t in titles}
+            assert page.errors == []
+    finally:
+        import os, signal
+        os.killpg(proc.pid, signal.SIGTERM); proc.wait(10)
