@@ -7,12 +7,11 @@ __all__ = ['STRATEGIES', 'MODES', 'UNDO_DEPTH', 'entropy', 'margin', 'order', 'p
            'set_mode', 'submit', 'accept', 'skip', 'flip', 'broken', 'undo', 'back', 'forward', 'throughput']
 
 # %% ../nbs/04_queue.ipynb
-import copy
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pandas as pd
 
 from .core import Config, HotdogError, get_config, lower_priority
 from .model import LinearHead, embed, imagenet_probs, zero_shot
@@ -138,8 +137,13 @@ class Queue:
         self.scorer, self.refit_every, self.background = scorer, int(refit_every), background
         self.key = f'queue/{name}/{store.annotator}'
         self.review = None if review is None else (dict(review) if isinstance(review, dict) else {h: None for h in review})
-        self._lock, self._fitting, self.error, self.fits = threading.RLock(), None, None, 0
+        self._lock, self._fitting, self._worker, self.error, self.fits = threading.RLock(), None, None, None, 0
         self._setup()
+
+    @property
+    def fitting(self) -> bool:
+        "Whether a refit is running."
+        return self._fitting is not None and not self._fitting.done()
 
     @property
     def remaining(self) -> int:
@@ -225,19 +229,24 @@ def _advance(self: Queue):
 Queue._ordered, Queue._make_tiles, Queue._start, Queue._advance = _ordered, _make_tiles, _start, _advance
 
 # %% ../nbs/04_queue.ipynb
-UNDO_DEPTH = 50
+UNDO_DEPTH = 20
+
+def _slim(tiles: list) -> list: return [{k: v for k, v in t.items() if k != 'path'} for t in tiles]  # paths are in the catalog
 
 def _save(self: Queue):
-    save_state(self.store, self.key, {'mode': self.mode, 'classes': self.classes, 'page': self.page, 'ahead': self.ahead,
-                                      'undo': self.undo_stack[-UNDO_DEPTH:], 'revisits': self.revisits[-UNDO_DEPTH:],
+    save_state(self.store, self.key, {'mode': self.mode, 'classes': self.classes, 'page': _slim(self.page), 'ahead': _slim(self.ahead),
+                                      'undo': [{**u, 'tiles': _slim(u['tiles'])} for u in self.undo_stack[-UNDO_DEPTH:]],
+                                      'revisits': [{**u, 'tiles': _slim(u['tiles'])} for u in self.revisits[-UNDO_DEPTH:]],
                                       'review': self.review is not None})
 
 def _restore(self: Queue) -> bool:
     "Resume at the saved page; False when there is nothing (usable) to resume."
     st = load_state(self.store, self.key)
     if not st or st['classes'] != self.classes or st['review'] != (self.review is not None) or st['mode'] != self.mode: return False
-    keep = lambda tiles: [t for t in tiles if t['item'] in self.paths and (t.get('revisit') or t['item'] not in self.labelled)]
-    self.page, self.ahead, self.undo_stack, self.revisits = keep(st['page']), keep(st['ahead']), st['undo'], st['revisits']
+    full = lambda tiles: [{**t, 'path': self.paths[t['item']]} for t in tiles if t['item'] in self.paths]
+    keep = lambda tiles: [t for t in full(tiles) if t.get('revisit') or t['item'] not in self.labelled]
+    self.page, self.ahead = keep(st['page']), keep(st['ahead'])
+    self.undo_stack, self.revisits = [{**u, 'tiles': full(u['tiles'])} for u in st['undo']], [{**u, 'tiles': full(u['tiles'])} for u in st['revisits']]
     if not self.page and not self.ahead: return False
     on = {t['item'] for t in self.page + self.ahead}
     self.upcoming = self._ordered(exclude=on)
@@ -249,17 +258,19 @@ Queue._save, Queue._restore = _save, _restore
 
 # %% ../nbs/04_queue.ipynb
 def _maybe_refit(self: Queue):
-    if not self.refit_every or self.review is not None or self.since_fit < self.refit_every or self._fitting: return
-    cur = current_labels(self.store)
-    cur = cur[cur.item.isin(list(self.paths)) & cur.label.isin(self.classes)]
-    if cur.label.nunique() < 2: return
+    "Start a refit when enough new labels came in; nothing slow happens on the caller's (the screen's) path."
+    if not self.refit_every or self.review is not None or self.since_fit < self.refit_every or self.fitting: return
     self.since_fit = 0
-    if not self.background: return self._refit(cur)
-    self._fitting = threading.Thread(target=self._refit, args=(cur,), daemon=True); self._fitting.start()
+    if not self.background: return self._refit()
+    if self._worker is None:  # one thread for the queue's life, at a lower priority than the one answering keys
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix='hotdog-refit', initializer=lower_priority)
+    self._fitting = self._worker.submit(self._refit)
 
-def _refit(self: Queue, cur: pd.DataFrame):
-    if self.background: lower_priority()  # the thread answering keys comes first
+def _refit(self: Queue):
     try:
+        cur = current_labels(self.store)
+        cur = cur[cur.item.isin(list(self.paths)) & cur.label.isin(self.classes)]
+        if cur.label.nunique() < 2: self.since_fit = self.refit_every; return  # try again after the next label
         head = LinearHead.fit(self._features(list(cur.item)), list(cur.label), classes=self.classes, geometry=self.cfg.geometry, seed=self.seed)
         self._score(self._todo(), head)
         with self._lock:
@@ -269,12 +280,11 @@ def _refit(self: Queue, cur: pd.DataFrame):
             self._save()
     except Exception as e:  # noqa: BLE001 -- labelling must go on whatever the fit did
         self.error = f'refit failed: {type(e).__name__}: {e}'
-    finally: self._fitting = None
 
 def wait(self: Queue) -> Queue:
     "Wait for a refit in progress to finish."
-    t = self._fitting
-    if t is not None and t is not threading.current_thread(): t.join()
+    f = self._fitting
+    if f is not None: f.result()
     return self
 
 Queue._maybe_refit, Queue._refit, Queue.wait = _maybe_refit, _refit, wait
@@ -283,10 +293,10 @@ Queue._maybe_refit, Queue._refit, Queue.wait = _maybe_refit, _refit, wait
 def view(self: Queue) -> dict:
     "The screen's content: tiles on screen, classes, progress, model, and flags."
     with self._lock:
-        return {'mode': self.mode, 'classes': self.classes, 'tiles': copy.deepcopy(self.page),
+        return {'mode': self.mode, 'classes': self.classes, 'tiles': [dict(t) for t in self.page],
                 'next': [t['item'] for t in self.ahead], 'revisit': self._revisiting(), 'review': self.review is not None,
                 'done': len(self.labelled), 'skipped': len(self.skipped), 'total': len(self.paths), 'model': self.model,
-                'fitting': self._fitting is not None, 'error': self.error, 'can_undo': bool(self.undo_stack or self.revisits)}
+                'fitting': self.fitting, 'error': self.error, 'can_undo': bool(self.undo_stack or self.revisits)}
 
 def set_mode(self: Queue, mode: str) -> Queue:
     "Switch between single and grid mode; the items on screen come first in the new mode."
@@ -319,7 +329,7 @@ def _commit(self: Queue, tiles: list, keys: int) -> list:
     ids = record(self.store, rows)  # returns once on disk
     if self._revisiting(): self.revisits.pop()  # relabelled: the new events supersede the old
     for t in tiles: (self.skipped if t['choice'] is None else self.labelled).add(t['item'])
-    self.undo_stack.append({'events': ids, 'tiles': copy.deepcopy(tiles)})
+    self.undo_stack.append({'events': ids, 'tiles': [dict(t) for t in tiles]})
     self.since_fit += sum(t['choice'] is not None for t in tiles)
     self._advance(); self._save(); self._maybe_refit()
     return ids
