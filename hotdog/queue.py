@@ -136,6 +136,7 @@ class Queue:
                  scorer=None,                   # `LinearHead`, `ZeroShot` or None: gives the pre-labels
                  refit_every: int = 20,         # fit a head on the labels every this many new labels; 0: never
                  prior_weight: float = 80.0,    # a `ZeroShot` scorer stays in the refitted heads' pre-labels as this many labels
+                 cold_start: bool = True,       # uncertainty strategies take random items until a head is trained
                  review=None,                   # hashes (or {hash: label}) to review instead of unlabelled items
                  cfg: Config | None = None, name: str = 'main', seed: int = 0,
                  background: bool = True):      # refit in a thread (False: inline, for tests)
@@ -148,6 +149,7 @@ class Queue:
         self.mode, self.page_size, self.strategy, self.random_share, self.seed = mode, int(page_size), strategy, random_share, seed
         self.scorer, self.refit_every, self.background = scorer, int(refit_every), background
         self.prior, self.prior_weight = (scorer if isinstance(scorer, ZeroShot) else None), float(prior_weight)
+        self.cold_start = cold_start
         self.key = f'queue/{name}/{store.annotator}'
         self.review = None if review is None else (dict(review) if isinstance(review, dict) else {h: None for h in review})
         self._lock, self._fitting, self._worker, self.error, self.fits = threading.RLock(), None, None, None, 0
@@ -212,6 +214,7 @@ def _ordered(self: Queue, exclude=()) -> list:
     if self.review is not None or not hs: return hs
     probs = np.stack([self.probs[h] for h in hs]) if self.probs and all(h in self.probs for h in hs) else None
     strategy = self.strategy if probs is not None or self.strategy == 'random' else 'listed'
+    if strategy in ('entropy', 'margin', 'balanced') and self.fits == 0 and self.cold_start: strategy = 'random'
     return [hs[i] for i in order(probs, strategy, self.random_share, self.seed + self.fits, n=len(hs))]
 
 def _make_tiles(self: Queue, hs: list) -> list:
