@@ -94,17 +94,18 @@ def store_labels(path):
     db.close(); return dict(rows)
 
 
-def ours(page, jl, root, examples, truth, mode, page_size, strategy, pace):
+def ours(page, jl, root, examples, truth, mode, page_size, strategy, pace, run=''):
     demo = Path(demo_dataset()).parent  # a manifest lists files under its own folder
     manifest = demo/f'bench_{mode}.csv'; pd.DataFrame({'path': [str(Path(p).relative_to(demo)) for p in examples]}).to_csv(manifest, index=False)
-    write_notebook(root/f'{mode}.ipynb', [PANEL.format(classes=CLASSES, store=f'{mode}.sqlite', manifest=str(manifest), mode=mode,
+    name = f'{mode}{run}'
+    write_notebook(root/f'{name}.ipynb', [PANEL.format(classes=CLASSES, store=f'{name}.sqlite', manifest=str(manifest), mode=mode,
                                                        page=page_size, strategy=strategy)])
-    open_notebook(page, jl, f'{mode}.ipynb')
+    open_notebook(page, jl, f'{name}.ipynb')
     page.wait_for_selector('.hotdog-panel img', timeout=120_000)
     page.evaluate('() => { window.hotdogLatencies = []; window.hotdogPhases = []; document.querySelector(".jp-InputArea").style.display = "none"; }')
     page.click('.hotdog-panel .hd-status')
     box = page.locator('.hotdog-panel').bounding_box(); tile = page.locator('.hotdog-panel .hd-tile, .hotdog-panel .hd-big').first.bounding_box()
-    screenshot(page, root/f'{mode}.png')
+    screenshot(page, root/f'{name}.png')
     t = time.perf_counter()
     if mode == 'grid': pages, keys, n = run_grid(page, truth, min(10, max(-(-page_size // 4), min(page_size, 8))), pace)
     else: (n, keys), pages = run_single(page, truth, pace), 0
@@ -115,7 +116,7 @@ def ours(page, jl, root, examples, truth, mode, page_size, strategy, pace):
         xs = [x[part] for x in ph]; print(f'  {mode}: {part:6} p50 {pct(xs, 50):5.1f} ms  p95 {pct(xs, 95):5.1f} ms')
     slow = sorted(ph, key=lambda x: -(x['kernel'] + x['draw'] + x['paint']))[:3]
     print(f'  {mode}: slowest', ', '.join('/'.join(f'{x[k]:.0f}' for k in ('kernel', 'draw', 'paint')) + f" ({x['action']})" for x in slow))
-    got = store_labels(root/f'{mode}.sqlite')
+    got = store_labels(root/f'{name}.sqlite')
     assert got == {p: truth[p] for p in examples}, 'the store does not hold the true labels'
     return {'labels': n, 'keys': keys, 'pages': pages, 'lat': lat, 'wall': wall, 'panel_px': (box['width'], box['height'], box['y']),
             'tile_px': tile['width']}
@@ -123,7 +124,8 @@ def ours(page, jl, root, examples, truth, mode, page_size, strategy, pace):
 
 def klm(tool, r):
     "Seconds of annotator time for the whole run, by the Keystroke-Level Model plus measured latency."
-    lat = sum(r['lat']) / 1000 + (r['actions'] - len(r['lat'])) * (sum(r['lat']) / max(1, len(r['lat'])) / 1000)
+    mean = sum(r['lat']) / max(1, len(r['lat'])) / 1000
+    lat = r['actions'] * mean  # every action waits for its next screen (pigeon's last click has none measured: the mean)
     if tool == 'pigeon': return r['labels'] * (POINT + CLICK + MENTAL) + lat
     if tool == 'single': return r['keys'] * KEY + r['labels'] * MENTAL + lat
     return r['pages'] * MENTAL + r['labels'] * GLANCE + r['keys'] * KEY + lat
@@ -135,6 +137,7 @@ def main():
     ap.add_argument('--no-nodelay', action='store_true', help='stock Jupyter server (Nagle on kernel websockets)')
     ap.add_argument('--strategy', default='entropy', help='the queue\'s ordering (see hotdog.queue.STRATEGIES)')
     ap.add_argument('--pace', type=float, default=0.2, help='share of the KLM think time the scripted annotator waits')
+    ap.add_argument('--grid-runs', type=int, default=3, help='grid runs whose latencies are pooled (KLM counts come from the first)')
     args = ap.parse_args()
     examples, truth = pick(args.n)
     root = Path(__file__).resolve().parent/'out'/'annotate'; shutil.rmtree(root, ignore_errors=True); root.mkdir(parents=True)
@@ -145,16 +148,19 @@ def main():
         res['pigeon'] = {'labels': p['labels'], 'keys': p['clicks'], 'actions': p['clicks'], 'lat': p['latencies_ms']}
         for mode in ('single', 'grid'):
             r = ours(page, jl, root, examples, truth, mode, args.page, args.strategy, args.pace); r['actions'] = r['keys']; res[mode] = r
+        # A grid run has few actions (a key per page and per wrong tile): repeat it on fresh stores to pool latencies.
+        for k in range(2, args.grid_runs + 1):
+            res['grid']['lat'] += ours(page, jl, root, examples, truth, 'grid', args.page, args.strategy, args.pace, run=k)['lat']
         assert page.errors == [], page.errors
     print(f"{args.n} demo photos ({sum(v == 'food' for v in truth.values())} food), grid page {args.page}, strategy {args.strategy}, pace {args.pace}, "
           f"server {'stock' if args.no_nodelay else 'with hotdog.server (TCP_NODELAY)'}")
     g = res['grid']
     print(f"grid panel {g['panel_px'][0]:.0f}x{g['panel_px'][1]:.0f} px from y={g['panel_px'][2]:.0f} in a 1280x800 viewport, tiles {g['tile_px']:.0f} px")
-    print(f"{'tool':8} {'labels':>6} {'actions':>7} {'act/label':>9} {'p50 ms':>7} {'p95 ms':>7} {'KLM s':>7} {'labels/min':>10} {'vs pigeon':>9}")
+    print(f"{'tool':8} {'labels':>6} {'actions':>7} {'act/label':>9} {'p50 ms':>7} {'p95 ms':>7} {'n lat':>5} {'KLM s':>7} {'labels/min':>10} {'vs pigeon':>9}")
     base = None
     for tool in ('pigeon', 'single', 'grid'):
         r = res[tool]; secs = klm(tool, r); lpm = 60 * r['labels'] / secs; base = base or lpm
-        print(f"{tool:8} {r['labels']:6d} {r['actions']:7d} {r['actions'] / r['labels']:9.2f} {pct(r['lat'], 50):7.0f} {pct(r['lat'], 95):7.0f} "
+        print(f"{tool:8} {r['labels']:6d} {r['actions']:7d} {r['actions'] / r['labels']:9.2f} {pct(r['lat'], 50):7.0f} {pct(r['lat'], 95):7.0f} {len(r['lat']):5d} "
               f"{secs:7.1f} {lpm:10.1f} {lpm / base:8.1f}x")
     print('screenshots and notebooks in', root)
 

@@ -60,6 +60,7 @@ function render({ model, el }) {
     const old = [...urls.keys()].slice(0, Math.max(0, urls.size - KEEP));
     old.forEach((k) => { URL.revokeObjectURL(urls.get(k)); urls.delete(k); decoded.delete(k); });
     if (old.length) model.send({ type: 'forget', items: old });
+    setTimeout(prebuild, 0);
   });
 
   function cols(v) { return v.cols || 8; }
@@ -147,6 +148,27 @@ function render({ model, el }) {
     });
     root.querySelector('.hd-status').outerHTML = statusHtml(v);
   }
+  function useDecoded(scope) {
+    // Put the pre-decoded <img> elements in place of fresh ones: no decoding on the key's path.
+    scope.querySelectorAll('img[data-key]').forEach((im) => {
+      const ready = decoded.get(im.dataset.key);
+      if (ready && ready !== im) { ready.className = im.className; ready.dataset.key = im.dataset.key; im.replaceWith(ready); }
+    });
+  }
+  // The next grid page, built (and its images put in) while the annotator looks at this one.
+  let prebuilt = null;
+  const pageKey = (tiles) => tiles.map((t) => `${t.item}=${t.choice}${t.broken ? '!' : ''}`).join(',');
+  function prebuild() {
+    const v = model.get('view'), ahead = model.get('ahead');
+    if (!v || v.mode !== 'grid' || !ahead || !ahead.length) return;
+    if (!ahead.every((t) => t.broken || urls.has(t.item + ':' + v.thumb))) return;
+    const key = pageKey(ahead);
+    if (prebuilt && prebuilt.key === key) return;
+    const holder = document.createElement('div');
+    holder.innerHTML = gridHtml({ ...v, tiles: ahead });
+    useDecoded(holder);
+    prebuilt = { key, el: holder.firstElementChild };
+  }
   let drawn = '';
   function draw() {
     const v = model.get('view');
@@ -154,6 +176,12 @@ function render({ model, el }) {
     const page = v && v.tiles ? v.mode + '|' + v.tiles.map((t) => t.item + have(t)).join(',') : '';
     if (v && v.mode === 'grid' && page && page === drawn && !v.hint && !v.error) { patchTiles(v); return; }
     drawn = page;
+    const grid = root.querySelector('.hd-grid');
+    if (v && v.mode === 'grid' && grid && prebuilt && prebuilt.key === pageKey(v.tiles) && !v.hint && !v.error) {
+      grid.replaceWith(prebuilt.el); prebuilt = null;           // the page was ready: swap it in
+      root.querySelector('.hd-status').outerHTML = statusHtml(v);
+      return;
+    }
     if (!v || !v.classes) { root.innerHTML = '<div class="hd-status">starting…</div>'; return; }
     const body = !v.tiles.length ? '<div class="hd-done">All done: nothing left to label here. 🎉</div>'
       : v.mode === 'grid' ? gridHtml(v) : singleHtml(v);
@@ -162,11 +190,7 @@ function render({ model, el }) {
     // Tiles as large as the notebook's width allows (up to the kernel's size), never under 96 px.
     const fit = Math.floor((root.clientWidth - 24 - 6 * (cols(v) - 1)) / cols(v));
     root.style.setProperty('--hd-tile', Math.max(96, Math.min(v.tile_px || 160, fit || 160)) + 'px');
-    // Put the pre-decoded <img> elements in place of the fresh ones: no decoding on the key's path.
-    root.querySelectorAll('img[data-key]').forEach((im) => {
-      const ready = decoded.get(im.dataset.key);
-      if (ready) { ready.className = im.className; ready.dataset.key = im.dataset.key; im.replaceWith(ready); }
-    });
+    useDecoded(root);
     if (v.hint) hint(v.hint);
   }
   function settled() {
@@ -187,7 +211,9 @@ function render({ model, el }) {
       });
     }
     if (queue.length) send(queue.shift());
+    setTimeout(prebuild, 30);   // after this screen is painted
   });
+  model.on('change:ahead', () => setTimeout(prebuild, 30));
   model.on('change:stats', () => {
     const v = model.get('view'); const s = root.querySelector('.hd-status');
     if (s && v && v.classes) s.outerHTML = statusHtml(v);

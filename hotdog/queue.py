@@ -311,7 +311,7 @@ def view(self: Queue) -> dict:
     "The screen's content: tiles on screen, classes, progress, model, and flags."
     with self._lock:
         return {'mode': self.mode, 'classes': self.classes, 'tiles': [dict(t) for t in self.page],
-                'next': [t['item'] for t in self.ahead], 'revisit': self._revisiting(), 'review': self.review is not None,
+                'next': [t['item'] for t in self.ahead], 'ahead': [dict(t) for t in self.ahead], 'revisit': self._revisiting(), 'review': self.review is not None,
                 'done': len(self.labelled), 'skipped': len(self.skipped), 'total': len(self.paths), 'model': self.model,
                 'fitting': self.fitting, 'error': self.error, 'can_undo': bool(self.undo_stack or self.revisits)}
 
