@@ -10,6 +10,7 @@ tools get some of the idle time a person gives them (prefetch, refits) instead o
 Usage: .venv/bin/python bench/annotate.py [--n 200] [--page 32] [--no-nodelay]
 """
 import argparse
+import json
 import shutil
 import sqlite3
 import sys
@@ -21,7 +22,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]/'tests'))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _pigeon import label_with_pigeon, pct  # noqa: E402
-from browser import browser, lab, open_notebook, screenshot, write_notebook  # noqa: E402
+from browser import browser, kernel_execute, lab, open_notebook, screenshot, write_notebook  # noqa: E402
 
 from hotdog.data import demo_dataset  # noqa: E402
 
@@ -116,6 +117,12 @@ def ours(page, jl, root, examples, truth, mode, page_size, strategy, pace, run='
         xs = [x[part] for x in ph]; print(f'  {mode}: {part:6} p50 {pct(xs, 50):5.1f} ms  p95 {pct(xs, 95):5.1f} ms')
     slow = sorted(ph, key=lambda x: -(x['kernel'] + x['draw'] + x['paint']))[:3]
     print(f'  {mode}: slowest', ', '.join('/'.join(f'{x[k]:.0f}' for k in ('kernel', 'draw', 'paint')) + f" ({x['action']})" for x in slow))
+    out = root/f'{name}_kernel_ms.json'
+    kernel_execute(page, f'{name}.ipynb', f'import json; json.dump(list(panel.timings), open({str(out)!r}, "w"))')
+    km = json.loads(out.read_text())
+    for act in ('flip', 'accept', 'submit'):
+        q = [x[1] + x[2] for x in km if x[0] == act]
+        if q: print(f'  {mode}: in the kernel, {act:6} p50 {pct(q, 50):5.1f} ms  p95 {pct(q, 95):5.1f} ms  (n={len(q)})')
     got = store_labels(root/f'{name}.sqlite')
     assert got == {p: truth[p] for p in examples}, 'the store does not hold the true labels'
     return {'labels': n, 'keys': keys, 'pages': pages, 'lat': lat, 'wall': wall, 'panel_px': (box['width'], box['height'], box['y']),

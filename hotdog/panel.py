@@ -9,6 +9,7 @@ __all__ = ['ESM', 'CSS', 'ACTIONS', 'SWITCH_INTERVAL', 'STATS_EVERY', 'LabelPane
 import sys
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -49,6 +50,7 @@ class LabelPanel(anywidget.AnyWidget):
         super().__init__(**kw)
         self.queue, self.thumb, self.big = queue, thumb, big
         self._sent, self._send_lock, self._seq, self._hint, self._stats_at = set(), threading.Lock(), 0, None, 0.0
+        self.timings = deque(maxlen=1000)  # (action, ms in the queue, ms sending the view) of the last answers
         # One thread, started once (no start-up cost per key), at a lower priority than the one answering keys.
         self._worker = ThreadPoolExecutor(1, thread_name_prefix='hotdog-prefetch', initializer=lower_priority)
         # Background threads (refits, prefetch) hold the GIL for up to the switch interval (5 ms) each time the thread
@@ -126,10 +128,12 @@ def _on_msg(self: LabelPanel, _, msg: dict, buffers=None):
     elif msg.get('type') == 'forget':                 # the browser dropped old images to save memory
         with self._send_lock: self._sent.difference_update(msg.get('items', []))
         return
-    elif msg.get('type') == 'act':
+    t0 = time.perf_counter()
+    if msg.get('type') == 'act':
         try: self._act(msg)
         except HotdogError as e: self._hint = str(e)
-    self._refresh()
+    t1 = time.perf_counter(); self._refresh()
+    self.timings.append((msg.get('action'), 1000 * (t1 - t0), 1000 * (time.perf_counter() - t1)))  # ms in the queue, in drawing
 
 LabelPanel._refresh, LabelPanel._prefetch, LabelPanel._act, LabelPanel._on_msg = _refresh, _prefetch, _act, _on_msg
 
