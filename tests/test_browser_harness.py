@@ -78,3 +78,10 @@ def test_unknown_kernelspec_gets_the_requested_kernel(jl_page):
     assert page.evaluate("() => jupyterapp.shell.currentWidget.sessionContext.session.kernel.name") == 'hotdog'
     python = KernelSpecManager().get_kernel_spec('hotdog').argv[0]
     assert page.locator('.jp-OutputArea-output').inner_text().strip() == python
+
+
+def test_server_extension_loads(tmp_path):
+    "hotdog.server is loaded by `--ServerApp.jpserver_extensions` and routes kernel websockets to its handler."
+    with lab(tmp_path) as jl:
+        log = jl.log.read_text()
+    assert 'hotdog.server: kernel websockets send without delay' in log, log[-2000:]
