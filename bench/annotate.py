@@ -12,7 +12,6 @@ Usage: .venv/bin/python bench/annotate.py [--n 200] [--page 32] [--no-nodelay]
 import argparse
 import json
 import shutil
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,8 @@ from _pigeon import label_with_pigeon, pct  # noqa: E402
 from browser import browser, kernel_execute, lab, open_notebook, screenshot, write_notebook  # noqa: E402
 
 from hotdog.data import demo_dataset  # noqa: E402
+from hotdog.panel import _cols  # noqa: E402
+from hotdog.store import Store, current_labels, items  # noqa: E402
 
 KEY, POINT, CLICK, MENTAL, GLANCE = 0.28, 1.1, 0.2, 1.35, 0.2
 CLASSES = ['food', 'not_food']
@@ -88,11 +89,10 @@ def run_single(page, truth, pace):
 
 
 def store_labels(path):
-    db = sqlite3.connect(f'file:{path}?mode=ro', uri=True)
-    rows = db.execute('''SELECT i.path, e.label FROM events e JOIN items i ON i.hash = e.item JOIN (SELECT item, MAX(id) id FROM events
-        WHERE kind = 'label' AND id NOT IN (SELECT undoes FROM events WHERE kind = 'undo' AND undoes IS NOT NULL) GROUP BY item) l
-        ON e.id = l.id''').fetchall()
-    db.close(); return dict(rows)
+    "Current labels of the store at `path`, by item path."
+    st = Store(path, annotator='reader')
+    cur = current_labels(st).merge(items(st)[['hash', 'path']], left_on='item', right_on='hash'); st.close()
+    return dict(zip(cur.path, cur.label))
 
 
 def ours(page, jl, root, examples, truth, mode, page_size, strategy, pace, run=''):
@@ -108,7 +108,7 @@ def ours(page, jl, root, examples, truth, mode, page_size, strategy, pace, run='
     box = page.locator('.hotdog-panel').bounding_box(); tile = page.locator('.hotdog-panel .hd-tile, .hotdog-panel .hd-big').first.bounding_box()
     screenshot(page, root/f'{name}.png')
     t = time.perf_counter()
-    if mode == 'grid': pages, keys, n = run_grid(page, truth, min(10, max(-(-page_size // 4), min(page_size, 8))), pace)
+    if mode == 'grid': pages, keys, n = run_grid(page, truth, _cols(page_size), pace)
     else: (n, keys), pages = run_single(page, truth, pace), 0
     wall = time.perf_counter() - t
     lat = page.evaluate('window.hotdogLatencies')

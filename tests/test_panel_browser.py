@@ -1,5 +1,4 @@
 """The labelling panel as a person uses it: JupyterLab in headless Chromium, real key presses, labels read back from SQLite."""
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -9,6 +8,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from browser import browser, cells, lab, open_notebook, screenshot, write_notebook  # noqa: E402
 
 from hotdog.data import synthetic_dataset  # noqa: E402
+from hotdog.store import Store, current_labels, items  # noqa: E402
 
 OUT = Path(__file__).parent/'out'
 CAPS = '12345678qwertyui'  # tile keys of a 16-tile page with 8 columns: the top two keyboard rows
@@ -23,14 +23,10 @@ panel'''
 
 
 def labels(root):
-    "Current labels in the store, read through a connection of our own."
-    db = sqlite3.connect(f'file:{root}/labels.sqlite?mode=ro', uri=True)
-    rows = db.execute('''SELECT e.item, e.label FROM events e JOIN (SELECT item, MAX(id) id FROM events WHERE kind = 'label'
-                         AND id NOT IN (SELECT undoes FROM events WHERE kind = 'undo' AND undoes IS NOT NULL) GROUP BY item) l
-                         ON e.id = l.id''').fetchall()
-    paths = dict(db.execute('SELECT hash, path FROM items'))
-    db.close()
-    return {Path(paths[h]).name: lab for h, lab in rows}
+    "Current labels in the store, by file name, read through a connection of our own."
+    st = Store(root/'labels.sqlite', annotator='reader')
+    cur = current_labels(st).merge(items(st)[['hash', 'path']], left_on='item', right_on='hash'); st.close()
+    return {Path(p).name: lab for p, lab in zip(cur.path, cur.label)}
 
 
 def answered(page, before):
