@@ -18,7 +18,7 @@ from hotdog.queue import Queue, ZeroShot
 from hotdog.panel import LabelPanel
 C = ['hotdog', 'not_hotdog']
 st = Store('labels.sqlite', annotator='browser'); add_dataset(st, ingest('syn', progress=False))
-panel = LabelPanel(Queue(st, C, page_size=16, scorer=ZeroShot(C, 'hotdog', 'hotdog'), refit_every=0, strategy='random', random_share=0))
+panel = LabelPanel(Queue(st, C, page_size=16, scorer=ZeroShot(C, {'hotdog': 'hotdog'}), refit_every=0, strategy='random', random_share=0))
 panel'''
 
 
