@@ -83,19 +83,27 @@ class Store:
             raise HotdogError(f'cannot open the store {self.path} for writing: {str(e).splitlines()[0]}') from None
         return db
 
-    def _write(self, sql: str, rows: list) -> list:
-        "Insert `rows` in one transaction; returns their ids."
+    def _write(self, sql: str, rows: list, fsync: bool = True) -> list:
+        "Insert `rows` in one transaction; returns their ids. `fsync=False`: safe from a crash of this process, not of the machine."
         def tx():
             with self._lock:
-                cur = self.db.cursor(); cur.execute('BEGIN IMMEDIATE')
+                cur = self.db.cursor()
+                if not fsync: cur.execute('PRAGMA synchronous=NORMAL')  # WAL: no fsync at commit
+                cur.execute('BEGIN IMMEDIATE')
                 try:
                     ids = [cur.execute(sql, r).lastrowid for r in rows]; cur.execute('COMMIT'); return ids
                 except BaseException: cur.execute('ROLLBACK'); raise
+                finally:
+                    if not fsync: cur.execute('PRAGMA synchronous=FULL')
         return _retry(tx, self.path)
 
     def query(self, sql: str, params=()) -> pd.DataFrame:
         "Run a read-only query, as a DataFrame."
         with self._lock: return _retry(lambda: pd.read_sql_query(sql, self.db, params=params), self.path)
+
+    def rows(self, sql: str, params=()) -> list:
+        "Run a read-only query, as a list of tuples (no DataFrame: for the key path)."
+        with self._lock: return _retry(lambda: self.db.execute(sql, params).fetchall(), self.path)
 
     def close(self): self.db.close()
 
@@ -128,7 +136,7 @@ def _event(store: Store, kind, item, label=None, source='human', suggestion=None
             suggestion, None if confidence is None else float(confidence), model, undoes, mode, time.time(), action, keys)
 
 def _check_items(store: Store, hashes):
-    known = set(store.query(f"SELECT hash FROM items WHERE hash IN ({','.join('?'*len(set(hashes)))})", list(set(hashes))).hash)
+    known = {r[0] for r in store.rows(f"SELECT hash FROM items WHERE hash IN ({','.join('?'*len(set(hashes)))})", list(set(hashes)))}
     unknown = [h for h in hashes if h not in known]
     if unknown: raise HotdogError(f'unknown item {unknown[0]!r}: add it to the store first' + (f' (and {len(unknown)-1} more)' if len(unknown) > 1 else ''))
 
@@ -223,7 +231,7 @@ def speed(store: Store, idle: float = 60.0) -> pd.DataFrame:
 # %% ../nbs/02_store.ipynb
 def save_state(store: Store, key: str, value) -> None:
     "Keep a JSON-able `value` under `key`."
-    store._write('INSERT OR REPLACE INTO state VALUES (?,?,?)', [(key, json.dumps(value), time.time())])
+    store._write('INSERT OR REPLACE INTO state VALUES (?,?,?)', [(key, json.dumps(value), time.time())], fsync=False)
 
 def load_state(store: Store, key: str, default=None):
     "The value kept under `key`, or `default`."
