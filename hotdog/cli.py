@@ -8,11 +8,12 @@ __all__ = ['cmd_ingest', 'cmd_predict', 'cmd_demo', 'cmd_report', 'parser', 'mai
 # %% ../nbs/11_cli.ipynb
 import argparse
 import sys
+import time
 
 from .core import HotdogError, get_config
 from .data import BadImage, ingest
 from .model import embed, imagenet_probs, load_head, top_classes, zero_shot
-from .report import run_sweep
+from .report import read_json, run_report, run_sweep
 
 # %% ../nbs/11_cli.ipynb
 def cmd_ingest(args) -> int:
@@ -48,14 +49,19 @@ def cmd_predict(args) -> int:
     return 0 if ok else 1
 
 # %% ../nbs/11_cli.ipynb
+def _interval(m: dict, key: str) -> str:
+    return f"{m[key]:.3f} [{m[key + '_low']:.3f}, {m[key + '_high']:.3f}]" if m.get(key) is not None else 'n/a'
+
 def cmd_demo(args) -> int:
-    "Run the main job on the demo data and print its figures."
-    from hotdog.demo import run_demo  # the demo layer sits above this one's imports
-    r = run_demo(get_config(geometry=args.geometry or 'letterbox', device=args.device))
-    print(f"demo: {r['images']} Tux Paint photos ({r['food']} food), {r['skipped']} skipped, {r['duplicates']} duplicates, geometry {r['geometry']}")
-    print(f"zero-shot food score ROC-AUC: {r['zero_shot_food_auc']:.3f}")
-    print(f"5-fold linear head ROC-AUC:   {r['head_5fold_auc']:.3f}")
-    print(f"took {r['seconds']} s")
+    "The main job on the demo photos: the experiment report; prints its headline numbers and HTML path."
+    t0 = time.time()
+    run = run_report('experiment', {'device': args.device}, name='demo', root=args.root)
+    m = read_json(run/'metrics.json')
+    print(f"demo: {m['items']} Tux Paint photos, a head trained on {m['labelled']}, tested on {m['held_out']} held out ({m['device_info']['device']})")
+    print(f"test ROC-AUC  model (head + zero-shot prior): {_interval(m['test'], 'roc_auc')}")
+    print(f"test ROC-AUC  zero-shot prior alone:          {_interval(m['zero_shot'], 'roc_auc')}")
+    print(f"{m['label_issue_candidates']} label-issue candidates; {m['leakage']['with_near_duplicate']} test photos with a near-duplicate in training")
+    print(f'took {time.time() - t0:.0f} s; report: {run / "report.html"}')
     return 0
 
 # %% ../nbs/11_cli.ipynb
@@ -83,15 +89,16 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--kind', default='auto', choices=['auto', 'folder', 'classes', 'manifest']); s.set_defaults(fn=cmd_ingest)
     s = sub.add_parser('predict', help='classify images'); s.add_argument('images', nargs='+')
     s.add_argument('--head', help='a head checkpoint (.pt)'); s.set_defaults(fn=cmd_predict)
-    s = sub.add_parser('demo', help='the main job on the Tux Paint demo photos'); s.set_defaults(fn=cmd_demo)
+    s = sub.add_parser('demo', help='the main job: the experiment report on the Tux Paint demo photos')
+    s.add_argument('--root', default='reports', help='where runs and index.html go'); s.set_defaults(fn=cmd_demo)
     s = sub.add_parser('report', help='run a report template into reports/runs/ and rebuild reports/index.html')
     s.add_argument('template', help='a name in reports/templates/ (dataset, labelling, ...) or a path to a notebook')
     s.add_argument('-p', '--param', nargs=2, action='append', metavar=('NAME', 'VALUE'), help='a template parameter; commas make a sweep: -p seed 0,1,2')
     s.add_argument('--name', help='run name (default: the template name)'); s.add_argument('--root', default='reports', help='where runs and index.html go')
     s.add_argument('--kernel', help='Jupyter kernel (default: hotdog, else python3)'); s.set_defaults(fn=cmd_report)
     for s in sub.choices.values():
-        if s.prog.endswith(('predict', 'demo')):
-            s.add_argument('--geometry', choices=['letterbox', 'crop']); s.add_argument('--device', default='auto')
+        if s.prog.endswith(('predict', 'demo')): s.add_argument('--device', default='auto')
+        if s.prog.endswith('predict'): s.add_argument('--geometry', choices=['letterbox', 'crop'])
     return p
 
 def main(argv=None) -> int:

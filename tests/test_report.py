@@ -164,7 +164,7 @@ def test_failing_run_keeps_the_notebook_and_prints_the_error(tmp_path):
     assert 'class="failed"' in (tmp_path/'index.html').read_text()
 
 
-@pytest.mark.parametrize('name', ['dataset', 'labelling'])
+@pytest.mark.parametrize('name', ['dataset', 'labelling', 'experiment'])
 def test_templates_are_clean_and_logic_free(name):
     "Committed without outputs, with a tagged parameters cell and this project's kernel; code cells only call into hotdog."
     nb = json.loads((Path(__file__).parents[1]/'reports'/'templates'/f'{name}.ipynb').read_text())
@@ -176,3 +176,35 @@ def test_templates_are_clean_and_logic_free(name):
         src = ''.join(c['source'])
         assert not re.search(r'^\s*(def|class|for|while|if|with|try|lambda)\b', src, re.M), src
         assert not re.search(r'^\s*import\b|^\s*from (?!hotdog)', src, re.M), src
+
+
+@pytest.fixture(scope='module')
+def experiment_runs(tmp_path_factory):
+    "The experiment report twice with the same tiny parameters (two classes, the hotdog prior, an entropy budget)."
+    data = synthetic_dataset(tmp_path_factory.mktemp('exp')/'syn', 15)
+    root = tmp_path_factory.mktemp('reports')
+    args = ('report', 'experiment', '-p', 'source', data, '-p', 'prior', 'hotdog:hotdog', '-p', 'budget', '16', '-p', 'step', '8',
+            '-p', 'epochs', '20', '-p', 'n_boot', '50', '--root', root)
+    return root, [hotdog(*args) for _ in range(2)]
+
+
+def test_experiment_report(experiment_runs):
+    "Trains, evaluates with intervals against the zero-shot prior, shows every plot, and repeats exactly."
+    root, [(c1, out1, err1), (c2, out2, err2)] = experiment_runs
+    assert c1 == c2 == 0, err1 + err2
+    a, b = Path(out1.strip()).parent, Path(out2.strip()).parent
+    assert (a/'metrics.json').read_bytes() == (b/'metrics.json').read_bytes()  # same parameters and seed: same numbers
+    m = json.loads((a/'metrics.json').read_text())
+    assert (m['items'], m['labelled'], m['held_out']) == (30, 16, 9)
+    for part in ('test', 'zero_shot'):
+        assert m[part]['roc_auc_low'] <= m[part]['roc_auc'] <= m[part]['roc_auc_high']
+    page = (a/'report.html').read_text()
+    assert not code_shown(page) and 'run_experiment' not in page
+    assert page.count('<img') >= 5  # confusion, ROC, PR, reliability, top losses
+    for text in ('Headline numbers', 'zero-shot prior', 'Label-issue candidates', 'Near-duplicates'):
+        assert text in page, text
+
+
+def test_experiment_bad_parameter_names_itself(tmp_path):
+    code, out, err = hotdog('report', 'experiment', '-p', 'budget', 'many', '--root', tmp_path)
+    assert code == 1 and 'budget' in err and len(err.strip().splitlines()) == 1 and not (tmp_path/'runs').exists()
