@@ -36,7 +36,7 @@ from hotdog.queue import Queue, ZeroShot
 from hotdog.panel import LabelPanel
 C = {classes!r}
 st = Store({store!r}, annotator='bench'); add_dataset(st, ingest({manifest!r}, progress=False))
-panel = LabelPanel(Queue(st, C, mode={mode!r}, page_size={page}, scorer=ZeroShot(C, {'food': 'food'}), refit_every=20, strategy={strategy!r}))
+panel = LabelPanel(Queue(st, C, mode={mode!r}, page_size={page}, scorer=ZeroShot(C, {{'food': 'food'}}), refit_every=20, strategy={strategy!r}))
 panel'''
 
 

@@ -164,7 +164,7 @@ def test_failing_run_keeps_the_notebook_and_prints_the_error(tmp_path):
     assert 'class="failed"' in (tmp_path/'index.html').read_text()
 
 
-@pytest.mark.parametrize('name', ['dataset', 'labelling', 'experiment'])
+@pytest.mark.parametrize('name', ['dataset', 'labelling', 'experiment', 'active_learning'])
 def test_templates_are_clean_and_logic_free(name):
     "Committed without outputs, with a tagged parameters cell and this project's kernel; code cells only call into hotdog."
     nb = json.loads((Path(__file__).parents[1]/'reports'/'templates'/f'{name}.ipynb').read_text())
@@ -208,3 +208,15 @@ def test_experiment_report(experiment_runs):
 def test_experiment_bad_parameter_names_itself(tmp_path):
     code, out, err = hotdog('report', 'experiment', '-p', 'budget', 'many', '--root', tmp_path)
     assert code == 1 and 'budget' in err and len(err.strip().splitlines()) == 1 and not (tmp_path/'runs').exists()
+
+
+def test_active_learning_report(tmp_path):
+    "Learning curves on a tiny synthetic set: the curves plot, the table compares with random, metrics.json lists each strategy."
+    data = synthetic_dataset(tmp_path/'syn', 15)
+    code, out, err = hotdog('report', 'active_learning', '-p', 'source', data, '-p', 'strategies', 'random,entropy', '-p', 'prior', 'hotdog:hotdog',
+                            '-p', 'budget', '20', '-p', 'step', '10', '-p', 'seeds', '2', '--root', tmp_path/'reports')
+    assert code == 0, err
+    run = Path(out.strip()).parent; page = (run/'report.html').read_text()
+    assert not code_shown(page) and page.count('<img') >= 1 and '&lt;Figure' not in page
+    m = json.loads((run/'metrics.json').read_text())
+    assert [s['strategy'] for s in m['strategies']] == ['random', 'entropy', 'entropy+prior'] and m['target'] <= 0.95
