@@ -4,9 +4,11 @@
 
 # %% auto 0
 __all__ = ['PACKAGE_DIR', 'PRECISIONS', 'GEOMETRY_FOR', 'IN_TEST', 'HotdogError', 'data_dir', 'cache_dir', 'pick_device',
-           'cpu_has_bf16', 'pick_precision', 'seed_everything', 'lower_priority', 'Config', 'get_config']
+           'cpu_has_bf16', 'pick_precision', 'seed_everything', 'lower_priority', 'Config', 'get_config',
+           'NotebookFigure', 'figure']
 
 # %% ../nbs/00_core.ipynb
+import io
 import os
 import random
 import threading
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 
 # %% ../nbs/00_core.ipynb
 class HotdogError(Exception):
@@ -106,6 +109,16 @@ def get_config(**overrides) -> Config:
     bad = [k for k in overrides if k not in known]
     if bad: raise HotdogError(f"unknown setting {bad[0]!r}; known: {', '.join(known)}")
     return Config(**overrides)
+
+# %% ../nbs/00_core.ipynb
+class NotebookFigure(Figure):
+    "A matplotlib figure that shows itself as a PNG in any notebook or report, without pyplot."
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO(); self.savefig(buf, format='png', dpi=100, bbox_inches='tight'); return buf.getvalue()
+
+def figure(**kw) -> NotebookFigure:
+    "A new figure (`Figure` arguments, e.g. `figsize`, `layout`) that shows itself in notebooks."
+    return NotebookFigure(**kw)
 
 # %% ../nbs/00_core.ipynb
 IN_TEST = bool(os.environ.get('IN_TEST'))  # set by nbdev_test: shrink work in tests

@@ -13,12 +13,11 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 from cleanlab.filter import find_label_issues
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from sklearn.metrics import precision_recall_curve, roc_curve
 from sklearn.model_selection import StratifiedKFold
 
-from .core import HotdogError
+from .core import HotdogError, figure
 from .data import load_image
 from .model import LinearHead
 
@@ -239,15 +238,10 @@ def _summary(self: Evaluation, n: int = 1000, seed: int = 0, level: float = 0.95
 Evaluation.summary = _summary
 
 # %% ../nbs/07_evaluate.ipynb
-def _figure(**kw) -> Figure:
-    "A new figure that pyplot does not keep: shown once, where it is returned."
-    fig = plt.figure(**kw); plt.close(fig)
-    return fig
-
 def plot_confusion(ev: Evaluation, normalize: bool = False) -> Figure:
     "Confusion matrix as a heat map; `normalize`: each row as shares of its label."
     cm = ev.cm / np.maximum(ev.cm.sum(1, keepdims=True), 1) if normalize else ev.cm
-    C = len(ev.classes); fig = _figure(figsize=(2.2 + .7 * C, 1.8 + .7 * C), layout='constrained'); ax = fig.subplots()
+    C = len(ev.classes); fig = figure(figsize=(2.2 + .7 * C, 1.8 + .7 * C), layout='constrained'); ax = fig.subplots()
     ax.imshow(cm, cmap='Blues', vmin=0)
     ax.set(xticks=range(C), yticks=range(C), xticklabels=ev.classes, yticklabels=ev.classes, xlabel='predicted', ylabel='label')
     ax.tick_params(axis='x', labelrotation=45)
@@ -263,7 +257,7 @@ def _curves(ev: Evaluation) -> list:
 
 def plot_roc(ev: Evaluation) -> Figure:
     "ROC curve of the positive class, or one per class against the rest; AUC in the legend."
-    fig = _figure(figsize=(4.5, 4.2), layout='constrained'); ax = fig.subplots()
+    fig = figure(figsize=(4.5, 4.2), layout='constrained'); ax = fig.subplots()
     for name, pos, s in _curves(ev):
         fpr, tpr, _ = roc_curve(pos, s); ax.plot(fpr, tpr, label=f'{name}: AUC {_auc(pos, s):.3f}')
     ax.plot([0, 1], [0, 1], ls=':', c='grey', label='chance')
@@ -272,7 +266,7 @@ def plot_roc(ev: Evaluation) -> Figure:
 
 def plot_pr(ev: Evaluation) -> Figure:
     "Precision-recall curve of the positive class, or one per class; average precision in the legend, prevalence dotted."
-    fig = _figure(figsize=(4.5, 4.2), layout='constrained'); ax = fig.subplots()
+    fig = figure(figsize=(4.5, 4.2), layout='constrained'); ax = fig.subplots()
     for k, (name, pos, s) in enumerate(_curves(ev)):
         p, r, _ = precision_recall_curve(pos, s)
         ax.step(r, p, where='post', c=f'C{k}', label=f'{name}: AP {_average_precision(pos, s):.3f}'); ax.axhline(pos.mean(), ls=':', c=f'C{k}')
@@ -283,7 +277,7 @@ def plot_pr(ev: Evaluation) -> Figure:
 def plot_reliability(ev: Evaluation, bins: int = 10) -> Figure:
     "Reliability diagram (accuracy per confidence bin against the diagonal) over a histogram of confidences."
     r = ev.reliability(bins); mid = (r.lo + r.hi) / 2
-    fig = _figure(figsize=(4.5, 5), layout='constrained'); top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
+    fig = figure(figsize=(4.5, 5), layout='constrained'); top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     top.bar(mid, r.accuracy.fillna(0), width=1 / bins, edgecolor='k', alpha=.8, label='accuracy')
     top.plot(r.confidence, r.accuracy, 'o', c='C1', label='mean confidence')
     top.plot([0, 1], [0, 1], ls=':', c='grey', label='calibrated')
@@ -301,7 +295,7 @@ def _tile_image(path, size: int) -> tuple:
 def plot_top_losses(ev: Evaluation, k: int = 9, cols: int = 3, size: int = 160) -> Figure:
     "The `k` highest-loss items as an image gallery, each titled label → prediction, p(label) and loss."
     df = ev.top_losses(k); rows = max(1, -(-len(df) // cols))
-    fig = _figure(figsize=(2.3 * cols, 2.5 * rows), layout='constrained'); axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    fig = figure(figsize=(2.3 * cols, 2.5 * rows), layout='constrained'); axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in axes: ax.axis('off')
     for ax, r in zip(axes, df.itertuples()):
         px, ok = _tile_image(r.path, size); ax.imshow(px)

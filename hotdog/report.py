@@ -6,8 +6,8 @@
 __all__ = ['TYPES', 'REPORT_DIR_VAR', 'REPORT_CSS', 'INDEX_JS', 'INDEX_CSS', 'SIM_START', 'templates_dir', 'find_template',
            'Param', 'template_params', 'check_params', 'expand_sweep', 'run_name', 'pick_kernel', 'plain', 'as_table',
            'write_json', 'save_metrics', 'device_info', 'gpu_memory', 'skip_cuda_cells', 'to_html', 'read_json', 'runs',
-           'build_index', 'new_run_dir', 'execute', 'run_report', 'run_sweep', 'ReportFigure', 'load_dataset',
-           'nonempty', 'dataset_summary', 'class_balance', 'balance_plot', 'image_sizes', 'sizes_plot', 'skip_reasons',
+           'build_index', 'new_run_dir', 'execute', 'run_report', 'run_sweep', 'load_dataset', 'nonempty',
+           'dataset_summary', 'class_balance', 'balance_plot', 'image_sizes', 'sizes_plot', 'skip_reasons',
            'skipped_files', 'exact_duplicates', 'similar_pairs', 'near_duplicate_pairs', 'pairs_plot', 'montage',
            'dataset_metrics', 'simulated_store', 'open_store', 'labelling_summary', 'labels_over_time', 'rates',
            'disagreements', 'labelling_metrics']
@@ -16,7 +16,6 @@ __all__ = ['TYPES', 'REPORT_DIR_VAR', 'REPORT_CSS', 'INDEX_JS', 'INDEX_CSS', 'SI
 import ast
 import datetime
 import html
-import io
 import itertools
 import json
 import logging
@@ -35,7 +34,7 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from .core import PACKAGE_DIR, HotdogError, get_config, pick_device
+from .core import PACKAGE_DIR, HotdogError, figure, get_config, pick_device
 from .data import Dataset, demo_dataset, ingest, synthetic_dataset, thumbnail
 from .evaluate import near_duplicates
 from .model import embed
@@ -377,12 +376,6 @@ def run_sweep(template, params: dict | None = None, name: str | None = None, roo
     return out
 
 # %% ../nbs/08_report.ipynb
-class ReportFigure(Figure):
-    "A matplotlib figure that shows itself as a PNG in any notebook, without pyplot."
-    def _repr_png_(self) -> bytes:
-        buf = io.BytesIO(); self.savefig(buf, format='png', dpi=100, bbox_inches='tight'); return buf.getvalue()
-
-# %% ../nbs/08_report.ipynb
 def load_dataset(source=None) -> Dataset:
     "Ingest `source` (folder, class tree or manifest); None: the Tux Paint demo photos."
     return ingest(demo_dataset() if source is None else source, progress=False)
@@ -418,7 +411,7 @@ def class_balance(ds: Dataset) -> pd.DataFrame:
 def balance_plot(ds: Dataset) -> Figure:
     "Horizontal bars of images per class."
     cb = class_balance(ds).iloc[::-1]
-    fig = ReportFigure(figsize=(7, 0.6 + 0.35 * len(cb))); ax = fig.subplots()
+    fig = figure(figsize=(7, 0.6 + 0.35 * len(cb))); ax = fig.subplots()
     ax.barh(cb.index, cb.images, color='#c0392b'); ax.set_xlabel('images')
     for y, n in enumerate(cb.images): ax.text(n, y, f' {n}', va='center', fontsize=9)
     ax.spines[['top', 'right']].set_visible(False); fig.tight_layout()
@@ -432,7 +425,7 @@ def image_sizes(ds: Dataset) -> pd.DataFrame:
 
 def sizes_plot(ds: Dataset) -> Figure:
     "Width against height of every image, and a histogram of file sizes."
-    df = ds.to_frame(); fig = ReportFigure(figsize=(10, 3.6)); a, b = fig.subplots(1, 2)
+    df = ds.to_frame(); fig = figure(figsize=(10, 3.6)); a, b = fig.subplots(1, 2)
     for lab, g in df.groupby(df.label.fillna('(unlabelled)')): a.scatter(g.width, g.height, s=12, alpha=.6, label=lab)
     a.set_xlabel('width (px)'); a.set_ylabel('height (px)'); a.set_title('image sizes', fontsize=10)
     if df.label.nunique() <= 10: a.legend(fontsize=8, frameon=False)
@@ -485,7 +478,7 @@ def pairs_plot(ds: Dataset, pairs, n: int = 8, per_row: int = 4) -> Figure | Non
     "The first `n` near-duplicate pairs side by side, with their similarity."
     if pairs is None or len(pairs) == 0: return None
     p = pairs.head(n); rows = math.ceil(len(p) / per_row)
-    fig = ReportFigure(figsize=(2.6 * min(len(p), per_row), 1.6 * rows)); axes = fig.subplots(rows, 2 * min(len(p), per_row), squeeze=False)
+    fig = figure(figsize=(2.6 * min(len(p), per_row), 1.6 * rows)); axes = fig.subplots(rows, 2 * min(len(p), per_row), squeeze=False)
     for ax in axes.flat: ax.axis('off')
     for k, (r, (i, j)) in enumerate(zip(p.itertuples(), pairs.attrs['items'])):
         a, b = axes[k // per_row, 2 * (k % per_row)], axes[k // per_row, 2 * (k % per_row) + 1]
@@ -498,7 +491,7 @@ def montage(ds: Dataset, per_class: int = 8, seed: int = 0, size: int = 96, max_
     groups = {}
     for it in ds.items: groups.setdefault(str(it.label) if it.label is not None else '(unlabelled)', []).append(it)
     names = sorted(groups)[:max_classes]; rng = np.random.default_rng(seed)
-    fig = ReportFigure(figsize=(1.25 * per_class + 1.2, 1.3 * len(names))); axes = fig.subplots(len(names), per_class, squeeze=False)
+    fig = figure(figsize=(1.25 * per_class + 1.2, 1.3 * len(names))); axes = fig.subplots(len(names), per_class, squeeze=False)
     for r, name in enumerate(names):
         pick = sorted(rng.choice(len(groups[name]), min(per_class, len(groups[name])), replace=False))
         for c, ax in enumerate(axes[r]):
@@ -585,7 +578,7 @@ def labelling_summary(store: Store) -> pd.DataFrame:
 def labels_over_time(store: Store) -> Figure:
     "Cumulative labels (undone ones left out) over time, one line per annotator."
     ev = _events(store); lab = ev[(ev.kind == 'label') & ~ev.undone]; t0 = ev.ts.min()
-    fig = ReportFigure(figsize=(8, 3.2)); ax = fig.subplots()
+    fig = figure(figsize=(8, 3.2)); ax = fig.subplots()
     for a, g in lab.sort_values('ts').groupby('annotator'): ax.step((g.ts - t0) / 60, np.arange(1, len(g) + 1), where='post', label=a)
     ax.set_xlabel('minutes since the first event'); ax.set_ylabel('labels'); ax.legend(frameon=False, fontsize=9)
     ax.spines[['top', 'right']].set_visible(False); fig.tight_layout(); return fig
