@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score
 
-from .core import HotdogError, seed_everything
+from .core import HotdogError, figure, seed_everything
 from .model import LinearHead
 from .queue import STRATEGIES, order
 
@@ -153,7 +153,7 @@ def plot_curves(curves: pd.DataFrame,   # from `simulate_labelling`, several str
                 target: float | None = None, # draw the target as a line
                 metric: str = 'auc', title: str = '') -> Figure:
     "Median learning curve per strategy with a 10-90% band over sessions."
-    fig = Figure(figsize=(7, 4.5)); ax = fig.subplots()
+    fig = figure(figsize=(7, 4.5)); ax = fig.subplots()
     for s, c in curves.groupby('strategy', sort=False):
         q = c.groupby('n_labels')[metric].quantile([.1, .5, .9]).unstack()
         ax.plot(q.index, q[.5], label=s); ax.fill_between(q.index, q[.1], q[.9], alpha=.15)

@@ -213,7 +213,7 @@ def test_experiment_bad_parameter_names_itself(tmp_path):
 def test_active_learning_report(tmp_path):
     "Learning curves on a tiny synthetic set: the curves plot, the table compares with random, metrics.json lists each strategy."
     data = synthetic_dataset(tmp_path/'syn', 15)
-    code, out, err = hotdog('report', 'active_learning', '-p', 'source', data, '-p', 'strategies', 'random,entropy', '-p', 'prior', 'hotdog:hotdog',
+    code, out, err = hotdog('report', 'active_learning', '-p', 'source', data, '-p', 'strategies', 'random entropy', '-p', 'prior', 'hotdog:hotdog',
                             '-p', 'budget', '20', '-p', 'step', '10', '-p', 'seeds', '2', '--root', tmp_path/'reports')
     assert code == 0, err
     run = Path(out.strip()).parent; page = (run/'report.html').read_text()
