@@ -140,7 +140,7 @@ def klm(tool, r):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--n', type=int, default=200); ap.add_argument('--page', type=int, default=32)
+    ap.add_argument('--n', type=int, default=200); ap.add_argument('--page', type=int, default=40)
     ap.add_argument('--no-nodelay', action='store_true', help='stock Jupyter server (Nagle on kernel websockets)')
     ap.add_argument('--strategy', default='entropy', help='the queue\'s ordering (see hotdog.queue.STRATEGIES)')
     ap.add_argument('--pace', type=float, default=0.2, help='share of the KLM think time the scripted annotator waits')
