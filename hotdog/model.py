@@ -6,7 +6,7 @@
 __all__ = ['BACKBONE', 'EMBED_DIM', 'HOTDOG_CLASS', 'FOOD_CLASSES', 'BN_PAIRS', 'CPU_FORWARD_BATCH', 'CHECKPOINT_KEYS',
            'imagenet_classes', 'load_backbone', 'letterbox', 'center_crop', 'prepare', 'to_tensor', 'EmbeddingCache',
            'inference_copy', 'inference_backbone', 'embed', 'imagenet_probs', 'zero_shot', 'top_classes',
-           'predict_batch', 'LinearHead', 'save_head', 'load_head']
+           'predict_batch', 'LinearHead', 'save_checkpoint', 'read_checkpoint', 'save_head', 'load_head']
 
 # %% ../nbs/03_model.ipynb
 import copy
@@ -271,20 +271,28 @@ class LinearHead:
 # %% ../nbs/03_model.ipynb
 CHECKPOINT_KEYS = ('kind', 'backbone', 'geometry', 'classes', 'weight', 'bias', 'mean', 'std', 'meta')
 
-def save_head(head: LinearHead, path) -> Path:
-    "Write `head` as a plain-dict checkpoint."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    ckpt = {'kind': 'linear', 'backbone': BACKBONE, 'geometry': head.geometry, 'classes': head.classes,
-            'weight': head.weight, 'bias': head.bias, 'mean': head.mean, 'std': head.std, 'meta': head.meta}
-    torch.save(ckpt, path.with_suffix('.part')); path.with_suffix('.part').replace(path)
+def save_checkpoint(ckpt: dict, path) -> Path:
+    "Write the plain dict `ckpt` atomically (a crash leaves the old file or the new one, never half of one)."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True); part = path.with_name(path.name + '.part')
+    torch.save(ckpt, part); part.replace(path)
     return path
 
-def load_head(path) -> LinearHead:
-    "Read a checkpoint written by `save_head` (with `weights_only=True`)."
+def read_checkpoint(path, ours, what: str) -> dict:
+    "A checkpoint dict read with `weights_only=True`; one-line errors for a missing, unreadable or foreign file (`ours(ck)` False) or another backbone."
     path = Path(path)
     if not path.is_file(): raise HotdogError(f'no checkpoint file at {path}')
     try: ck = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e: raise HotdogError(f'{path} is not a readable checkpoint ({type(e).__name__})') from None
-    if not isinstance(ck, dict) or any(k not in ck for k in CHECKPOINT_KEYS): raise HotdogError(f'{path} is not a hotdog head checkpoint')
-    if ck['backbone'] != BACKBONE: raise HotdogError(f"{path} was trained on backbone {ck['backbone']!r}, not {BACKBONE!r}")
+    if not isinstance(ck, dict) or not ours(ck): raise HotdogError(f'{path} is not a {what}')
+    if ck.get('backbone') != BACKBONE: raise HotdogError(f"{path} was trained on backbone {ck.get('backbone')!r}, not {BACKBONE!r}")
+    return ck
+
+def save_head(head: LinearHead, path) -> Path:
+    "Write `head` as a plain-dict checkpoint."
+    return save_checkpoint({'kind': 'linear', 'backbone': BACKBONE, 'geometry': head.geometry, 'classes': head.classes,
+                            'weight': head.weight, 'bias': head.bias, 'mean': head.mean, 'std': head.std, 'meta': head.meta}, path)
+
+def load_head(path) -> LinearHead:
+    "Read a checkpoint written by `save_head` (with `weights_only=True`)."
+    ck = read_checkpoint(path, lambda ck: all(k in ck for k in CHECKPOINT_KEYS), 'hotdog head checkpoint')
     return LinearHead(ck['classes'], ck['weight'], ck['bias'], ck['mean'], ck['std'], ck['geometry'], ck['meta'])

@@ -5,7 +5,7 @@
 # %% auto 0
 __all__ = ['MODELS', 'FUSIONS', 'BALANCES', 'CHECKPOINT_FORMAT', 'TrainConfig', 'train_config', 'labelled', 'check_labels',
            'split', 'class_weights', 'HeadNet', 'FineTuneNet', 'prior_logp', 'pixels', 'augment', 'run_loop',
-           'data_hash', 'save_checkpoint', 'load_checkpoint', 'Classifier', 'load_model', 'fit', 'rank_average']
+           'data_hash', 'load_checkpoint', 'Classifier', 'load_model', 'fit', 'rank_average']
 
 # %% ../nbs/06_train.ipynb
 import copy
@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from .core import HotdogError, get_config, pick_device, seed_everything
 from .data import Dataset, Item, ingest, load_image
-from .model import BACKBONE, EMBED_DIM, embed, imagenet_probs, load_backbone, prepare, to_tensor
+from .model import BACKBONE, EMBED_DIM, embed, imagenet_probs, load_backbone, prepare, read_checkpoint, save_checkpoint, to_tensor
 from .queue import ZeroShot
 from .store import Store, current_labels, items
 
@@ -213,21 +213,9 @@ def data_hash(its: list, labels: list) -> str:
     "A short hash of which items carry which labels."
     return hashlib.blake2b('\n'.join(sorted(f'{i.hash}\t{l}' for i, l in zip(its, labels))).encode(), digest_size=8).hexdigest()
 
-def save_checkpoint(ckpt: dict, path) -> Path:
-    "Write `ckpt` atomically (a crash leaves the old file or the new one, never half of one)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True); part = path.with_name(path.name + '.part')
-    torch.save(ckpt, part); part.replace(path)
-    return path
-
 def load_checkpoint(path) -> dict:
     "Read a checkpoint written by `fit`, with one-line errors for a missing, corrupt or foreign file."
-    path = Path(path)
-    if not path.is_file(): raise HotdogError(f'no checkpoint file at {path}')
-    try: ck = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise HotdogError(f'{path} is not a readable checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:80]})') from None
-    if not isinstance(ck, dict) or ck.get('format') != CHECKPOINT_FORMAT: raise HotdogError(f'{path} is not a hotdog training checkpoint')
-    if ck['backbone'] != BACKBONE: raise HotdogError(f"{path} was trained on backbone {ck['backbone']!r}, not {BACKBONE!r}")
-    return ck
+    return read_checkpoint(path, lambda ck: ck.get('format') == CHECKPOINT_FORMAT, 'hotdog training checkpoint')
 
 # %% ../nbs/06_train.ipynb
 def _make_net(ck: dict):
