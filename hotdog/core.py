@@ -4,8 +4,8 @@
 
 # %% auto 0
 __all__ = ['PACKAGE_DIR', 'PRECISIONS', 'GEOMETRY_FOR', 'IN_TEST', 'HotdogError', 'data_dir', 'cache_dir', 'pick_device',
-           'cpu_has_bf16', 'pick_precision', 'seed_everything', 'lower_priority', 'Config', 'get_config',
-           'NotebookFigure', 'figure']
+           'cpu_has_bf16', 'pick_precision', 'seed_everything', 'lower_priority', 'Config', 'make_settings',
+           'get_config', 'NotebookFigure', 'figure']
 
 # %% ../nbs/00_core.ipynb
 import io
@@ -103,12 +103,16 @@ class Config:
             if not isinstance(getattr(self, k), int) or getattr(self, k) < 1: raise HotdogError(f"{k} must be a positive integer, not {getattr(self, k)!r}")
 
 # %% ../nbs/00_core.ipynb
+def make_settings(cls, overrides: dict, what: str = 'setting'):
+    "The dataclass `cls` built from `overrides`; an unknown name is an error listing the known ones."
+    known = [f.name for f in fields(cls)]
+    bad = [k for k in overrides if k not in known]
+    if bad: raise HotdogError(f"unknown {what} {bad[0]!r}; known: {', '.join(known)}")
+    return cls(**overrides)
+
 def get_config(**overrides) -> Config:
     "A `Config` with `overrides`; an unknown name is an error listing the known ones."
-    known = [f.name for f in fields(Config)]
-    bad = [k for k in overrides if k not in known]
-    if bad: raise HotdogError(f"unknown setting {bad[0]!r}; known: {', '.join(known)}")
-    return Config(**overrides)
+    return make_settings(Config, overrides)
 
 # %% ../nbs/00_core.ipynb
 class NotebookFigure(Figure):

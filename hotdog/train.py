@@ -10,7 +10,7 @@ __all__ = ['MODELS', 'FUSIONS', 'BALANCES', 'CHECKPOINT_FORMAT', 'TrainConfig', 
 # %% ../nbs/06_train.ipynb
 import copy
 import hashlib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
-from .core import HotdogError, get_config, pick_device, seed_everything
+from .core import HotdogError, get_config, make_settings, pick_device, seed_everything
 from .data import Dataset, Item, ingest, load_image
 from .model import BACKBONE, EMBED_DIM, embed, imagenet_probs, load_backbone, prepare, read_checkpoint, save_checkpoint, to_tensor
 from .queue import ZeroShot
@@ -66,10 +66,7 @@ class TrainConfig:
 
 def train_config(**overrides) -> TrainConfig:
     "A `TrainConfig`; an unknown name is an error listing the known ones."
-    known = [f.name for f in fields(TrainConfig)]
-    bad = [k for k in overrides if k not in known]
-    if bad: raise HotdogError(f"unknown training setting {bad[0]!r}; known: {', '.join(known)}")
-    return TrainConfig(**overrides)
+    return make_settings(TrainConfig, overrides, 'training setting')
 
 # %% ../nbs/06_train.ipynb
 def _from_store(store: Store) -> list:
