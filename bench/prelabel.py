@@ -1,14 +1,14 @@
 """Pre-label accuracy of the labelling queue on the demo photos after 0/20/50/100 labels: how much of a grid page is right before the annotator touches it.
 
 `hotdog.prelabel.prelabel_accuracy` drives the panel's own `Queue` (grid mode, entropy order with a 10% random control,
-random pages until the first refit, inline refits) with an oracle that flips every wrong tile and accepts the page. Configurations:
+typical pages (the queue's cold start) until the first refit, inline refits) with an oracle that flips every wrong tile and accepts the page. Configurations:
   shipped        the queue as shipped: the zero-shot prior (ImageNet's food classes = 'food') blended into every refitted
                  head as if it were 80 labels (`Blend`)
   head           the refitted heads alone (prior_weight=0); the prior gives the pre-labels until the first refit
-  prior          the prior alone (refit_every=0): no refit, so the order stays random (the cold start never ends)
+  prior          the prior alone (refit_every=0): no refit, so the order stays the cold start's (typical items)
   prior+entropy  the prior alone, ordered by its own uncertainty (cold_start=False): what ordering costs the page
 Pages of 10 tiles and a refit every 10 labels, so that each count falls on a page boundary with a model fitted on exactly
-that many labels (the panel refits every 20). The seed moves the random control and the cold-start pages.
+that many labels (the panel refits every 20). The seed moves the random control and the cold start's k-means.
 Printed per configuration and label count: median [10th-90th percentile] over seeds of the accuracy of the current model
 on all unlabelled items, the balanced accuracy (mean per-class recall) on them, and the accuracy of the suggestions on
 the page on screen (10 tiles; prefetched, so one refit behind), with its mean over seeds (x 10: right tiles per page).

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .active import auc, compare, fit_head, labels_to_target, simulate_labelling
+from .active import auc, compare, fit_head, labels_to_target, replay, simulate_labelling
 from .core import HotdogError, get_config, pick_device
 from .data import demo_dataset
 from .evaluate import Evaluation, label_issues, leakage, near_duplicates, out_of_fold_probs
-from .model import embed
-from .queue import STRATEGIES, ZeroShot, order
+from .model import embed, pool_norm
+from .queue import ZeroShot
 from .train import Classifier, check_labels, fit, labelled, split, train_config
 
 # %% ../nbs/07a_experiment.ipynb
@@ -84,18 +84,11 @@ def _positive(classes: list, prior, positive):
 def select(X, y,                     # the pool: embeddings and the oracle's labels
            strategy: str, budget: int, step: int, seed: int = 0,
            prior=None,               # [N, C] prior probabilities: the first picks follow the strategy on them
-           random_share: float = 0.1) -> np.ndarray:
-    "Pool positions of the `budget` items an annotator would label, `step` at a time, in `strategy`'s order."
-    if not 1 <= step <= budget <= len(y): raise HotdogError(f'need 1 <= step <= budget <= pool size ({len(y)}), got step {step}, budget {budget}')
-    if strategy not in STRATEGIES: raise HotdogError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
-    rng, classes, picked = np.random.default_rng(seed), sorted(set(y)), np.zeros(0, int)
-    while len(picked) < budget:
-        rest = np.setdiff1d(np.arange(len(y)), picked)
-        head = fit_head(X[picked], y[picked], classes, seed) if len(set(y[picked])) > 1 else None
-        probs = head.predict_proba(X[rest]) if head else None if prior is None or len(picked) else prior[rest]
-        by = strategy if probs is not None else 'random'
-        take = order(probs, by, random_share, int(rng.integers(2**31)), len(rest), features=X[rest] if by == 'cluster' else None, clusters=step)
-        picked = np.concatenate([picked, rest[take[:min(step, budget - len(picked))]]])
+           random_share: float = 0.1,
+           **kw) -> np.ndarray:      # more of `replay`: cold_start, cold_labels, prior_weight, fit, features, clusters
+    "Pool positions of the `budget` items an annotator would label, `step` at a time, in `strategy`'s order: the last picks of `replay`."
+    kw = {'cold_start': 'random' if prior is None else 'prior', **kw}
+    for picked, _ in replay(X, y, strategy, budget, step, seed, random_share, prior=prior, **kw): pass
     return picked
 
 # %% ../nbs/07a_experiment.ipynb
@@ -129,16 +122,20 @@ def run_experiment(source=None,            # images: folder, class-folder tree, 
 def learning_curves(source=None,          # as in `run_experiment`
                     strategies=('random', 'entropy', 'balanced', 'cluster'),  # random is the baseline, always run
                     budget: int = 200, step: int = 20, seeds: int = 5, test_share: float = 0.3,
-                    prior: dict | None = None,   # also run each uncertainty strategy with a cold start from this prior
-                    seed: int = 0, device: str = 'auto', progress: bool = True) -> tuple:
+                    prior: dict | None = None,   # also run each uncertainty strategy with a cold start from this prior, blended into its order
+                    seed: int = 0, device: str = 'auto', progress: bool = True,
+                    typical: int = 0,            # also run each uncertainty strategy after a typical start of this many labels (0: no)
+                    prior_weight: float = 30) -> tuple:  # the prior's weight in the order, in labels (as the queue's `Blend`)
     "(curves, comparison with random, target AUC) of replayed labelling on `source`."
     its, y = labelled(source if source is not None else demo_dataset()); y = np.array(y); classes = sorted(set(y))
     check_labels(list(y), classes, test_share); pool, test = split(list(y), test_share, seed)
     X = embed(its, get_config(device=device, seed=seed), progress=progress)
-    full = auc(fit_head(X[pool], y[pool], classes, seed).predict_proba(X[test]), y[test], classes); target = min(0.95, 0.98 * full)
+    full = auc(fit_head(X[pool], y[pool], classes, seed, norm=pool_norm(X[pool])).predict_proba(X[test]), y[test], classes)  # the head the sessions fit
+    target = min(0.95, 0.98 * full)
     kw = dict(budget=min(budget, len(pool)), step=step, seeds=range(seeds), X_test=X[test], y_test=y[test], classes=classes)
     runs = [simulate_labelling(X[pool], y[pool], s, **kw) for s in dict.fromkeys(['random', *strategies])]
     zs = ZeroShot(classes, prior).predict_proba(X[pool]) if prior else None
-    runs += [simulate_labelling(X[pool], y[pool], s, cold_start='prior', prior=zs, **kw) for s in strategies if prior and s != 'random']
+    runs += [simulate_labelling(X[pool], y[pool], s, cold_start='prior', prior=zs, prior_weight=prior_weight, **kw) for s in strategies if prior and s != 'random']
+    runs += [simulate_labelling(X[pool], y[pool], s, cold_start='typical', cold_labels=min(typical, kw['budget']), **kw) for s in strategies if typical and s != 'random']
     curves = pd.concat(runs, ignore_index=True)
-    return curves, compare(labels_to_target(curves, target)), {'full_pool_auc': full, 'target': target}
+    return curves, compare(labels_to_target(curves, target)).reindex(curves.strategy.unique()), {'full_pool_auc': full, 'target': target}

@@ -6,7 +6,7 @@
 __all__ = ['BACKBONE', 'EMBED_DIM', 'HOTDOG_CLASS', 'FOOD_CLASSES', 'BN_PAIRS', 'CPU_FORWARD_BATCH', 'CHECKPOINT_KEYS',
            'imagenet_classes', 'load_backbone', 'letterbox', 'center_crop', 'prepare', 'to_tensor', 'EmbeddingCache',
            'inference_copy', 'inference_backbone', 'embed', 'imagenet_probs', 'zero_shot', 'top_classes',
-           'predict_batch', 'LinearHead', 'save_checkpoint', 'read_checkpoint', 'save_head', 'load_head']
+           'predict_batch', 'LinearHead', 'save_checkpoint', 'read_checkpoint', 'save_head', 'load_head', 'pool_norm']
 
 # %% ../nbs/03_model.ipynb
 import copy
@@ -236,7 +236,8 @@ class LinearHead:
         self.weight, self.bias, self.mean, self.std = weight, bias, mean, std
 
     @classmethod
-    def fit(cls, X, y, classes=None, l2: float = 1e-2, class_weight: str = 'balanced', geometry='letterbox', steps: int = 100, seed: int = 0):
+    def fit(cls, X, y, classes=None, l2: float = 1e-2, class_weight: str = 'balanced', geometry='letterbox', steps: int = 100, seed: int = 0,
+            norm=None):  # (mean, std) of each feature to standardise with, e.g. the whole pool's (`pool_norm`); None: the labelled items' own
         "Fit on embeddings `X` [N, D] and labels `y` (strings)."
         y = [str(v) for v in y]  # plain strings: numpy's would not load with weights_only
         classes = sorted(set(y)) if classes is None else [str(c) for c in classes]
@@ -245,7 +246,8 @@ class LinearHead:
         if len(set(y)) < 2: raise HotdogError(f'a head needs labels of at least two classes, got only {sorted(set(y))}')
         seed_everything(seed)
         X = torch.as_tensor(np.asarray(X), dtype=torch.float32); t = torch.tensor([classes.index(v) for v in y])
-        mean, std = X.mean(0), X.std(0) + 1e-6; Z = (X - mean) / std
+        mean, std = (X.mean(0), X.std(0) + 1e-6) if norm is None else (torch.as_tensor(np.asarray(v), dtype=torch.float32) for v in norm)
+        Z = (X - mean) / std
         counts = torch.bincount(t, minlength=len(classes)).float()
         w = (len(t) / (len(classes) * counts.clamp(min=1))) if class_weight == 'balanced' else torch.ones(len(classes))
         lin = torch.nn.Linear(X.shape[1], len(classes)); torch.nn.init.zeros_(lin.weight); torch.nn.init.zeros_(lin.bias)
@@ -254,7 +256,7 @@ class LinearHead:
             opt.zero_grad(); loss = F.cross_entropy(lin(Z), t, weight=w) + l2 * lin.weight.pow(2).sum() / 2; loss.backward(); return loss
         opt.step(closure)
         return cls(classes, lin.weight.detach().clone(), lin.bias.detach().clone(), mean, std, geometry,
-                   {'n_train': len(t), 'class_weight': class_weight, 'l2': l2, 'counts': counts.int().tolist()})
+                   {'n_train': len(t), 'class_weight': class_weight, 'l2': l2, 'counts': counts.int().tolist(), 'norm': 'labelled' if norm is None else 'given'})
 
     def logits(self, X) -> torch.Tensor:
         Z = (torch.as_tensor(np.asarray(X), dtype=torch.float32) - self.mean) / self.std
@@ -296,3 +298,8 @@ def load_head(path) -> LinearHead:
     "Read a checkpoint written by `save_head` (with `weights_only=True`)."
     ck = read_checkpoint(path, lambda ck: all(k in ck for k in CHECKPOINT_KEYS), 'hotdog head checkpoint')
     return LinearHead(ck['classes'], ck['weight'], ck['bias'], ck['mean'], ck['std'], ck['geometry'], ck['meta'])
+
+# %% ../nbs/03_model.ipynb
+def pool_norm(X) -> tuple:
+    "(mean, std) of each feature over a pool of embeddings [N, D], for `LinearHead.fit(norm=...)`."
+    X = np.asarray(X, np.float32); return X.mean(0), X.std(0, ddof=1) + 1e-6

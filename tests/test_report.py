@@ -214,9 +214,9 @@ def test_active_learning_report(tmp_path):
     "Learning curves on a tiny synthetic set: the curves plot, the table compares with random, metrics.json lists each strategy."
     data = synthetic_dataset(tmp_path/'syn', 15)
     code, out, err = hotdog('report', 'active_learning', '-p', 'source', data, '-p', 'strategies', 'random entropy', '-p', 'prior', 'hotdog:hotdog',
-                            '-p', 'budget', '20', '-p', 'step', '10', '-p', 'seeds', '2', '--root', tmp_path/'reports')
+                            '-p', 'budget', '20', '-p', 'step', '10', '-p', 'seeds', '2', '-p', 'typical', '10', '--root', tmp_path/'reports')
     assert code == 0, err
     run = Path(out.strip()).parent; page = (run/'report.html').read_text()
     assert not code_shown(page) and page.count('<img') >= 1 and '&lt;Figure' not in page
     m = json.loads((run/'metrics.json').read_text())
-    assert [s['strategy'] for s in m['strategies']] == ['random', 'entropy', 'entropy+prior'] and m['target'] <= 0.95
+    assert [s['strategy'] for s in m['strategies']] == ['random', 'entropy', 'entropy+prior', 'entropy+typical'] and m['target'] <= 0.95
