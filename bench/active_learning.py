@@ -17,7 +17,8 @@ Usage: nice .venv/bin/python bench/active_learning.py [--data demo|fmnist|both] 
        [--test 1000] [--step 5 on demo, 10 on fmnist] [--budget pool on demo, 200 on fmnist] [--random-share 0.1]
        [--norm pool|labelled] [--kmeans-dims 32] [--strategies all] [--jobs 2]
 Writes bench/out/active_learning_<data>.csv (the curves) and .png (median and 10-90% band per strategy).
-About 7 min (demo) and 11 min (fmnist) on 2 busy CPU cores; the first fmnist run also embeds 6,000 images (about 40 s).
+About 12 min (demo) and 18 min (fmnist) on 2 busy CPU cores; the first fmnist run also embeds 6,000 images (about 40 s).
+`--reprint` prints the table again from the curves the last run wrote.
 """
 import argparse
 import time
