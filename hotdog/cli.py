@@ -12,7 +12,9 @@ import time
 
 from .core import HotdogError, get_config
 from .data import BadImage, ingest
-from .model import embed, imagenet_probs, load_head, top_classes, zero_shot
+from .head import load_model, predict_batch
+from .model import embed, imagenet_probs, top_classes
+from .prior import imagenet_mass
 from .report import read_json, run_report, run_sweep
 
 # %% ../nbs/11_cli.ipynb
@@ -30,17 +32,17 @@ def cmd_ingest(args) -> int:
 # %% ../nbs/11_cli.ipynb
 def _predict_one(path, cfg, head):
     "Lines describing the prediction for one image."
-    X = embed([path], cfg, progress=False); p = imagenet_probs(X); zs = zero_shot(p)
-    lines = [f'{path}: hotdog {zs["hotdog"][0]:.3f}  food {zs["food"][0]:.3f}']
+    p = imagenet_probs(embed([path], cfg, progress=False))
+    lines = [f"{path}: hotdog {imagenet_mass(p, 'hotdog')[0]:.3f}  food {imagenet_mass(p, 'food')[0]:.3f}"]
     lines += [f'  {prob:6.3f}  {name}' for name, prob in top_classes(p, 5)[0]]
     if head is not None:
-        hp = head.predict_proba(X)[0]; k = int(hp.argmax())
+        hp = predict_batch([path], head, cfg)[0]; k = int(hp.argmax())
         lines.append(f'  head: {head.classes[k]} ({hp[k]:.3f})  ' + '  '.join(f'{c}={v:.3f}' for c, v in zip(head.classes, hp)))
     return lines
 
 def cmd_predict(args) -> int:
-    "Top-5 ImageNet classes, zero-shot hotdog and food scores, and the head's prediction."
-    head = load_head(args.head) if args.head else None
+    "Top-5 ImageNet classes, zero-shot hotdog and food scores, and the prediction of a model saved by `fit` (`--head`)."
+    head = load_model(args.head) if args.head else None
     cfg = get_config(geometry=args.geometry or (head.geometry if head else 'letterbox'), device=args.device)
     ok = 0
     for path in args.images:
@@ -88,7 +90,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser('ingest', help='check a folder, class tree or manifest'); s.add_argument('path')
     s.add_argument('--kind', default='auto', choices=['auto', 'folder', 'classes', 'manifest']); s.set_defaults(fn=cmd_ingest)
     s = sub.add_parser('predict', help='classify images'); s.add_argument('images', nargs='+')
-    s.add_argument('--head', help='a head checkpoint (.pt)'); s.set_defaults(fn=cmd_predict)
+    s.add_argument('--head', help='a model checkpoint written by fit (.pt)'); s.set_defaults(fn=cmd_predict)
     s = sub.add_parser('demo', help='the main job: the experiment report on the Tux Paint demo photos')
     s.add_argument('--root', default='reports', help='where runs and index.html go'); s.set_defaults(fn=cmd_demo)
     s = sub.add_parser('report', help='run a report template into reports/runs/ and rebuild reports/index.html')

@@ -13,13 +13,14 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 from cleanlab.filter import find_label_issues
+from fastcore.basics import patch
 from matplotlib.figure import Figure
 from sklearn.metrics import precision_recall_curve, roc_curve
 from sklearn.model_selection import StratifiedKFold
 
 from .core import HotdogError, figure
 from .data import load_image
-from .model import LinearHead
+from .head import fit_head
 
 # %% ../nbs/07_evaluate.ipynb
 def _classes(classes) -> list:
@@ -147,49 +148,50 @@ class Evaluation:
         return df.sort_values('n', ascending=False, kind='stable').head(k).reset_index(drop=True)
 
 # %% ../nbs/07_evaluate.ipynb
+@patch
 def _positive_index(self: Evaluation):
     return None if self.positive is None else self.classes.index(self.positive)
 
-def _roc_auc(self: Evaluation) -> float:
+@patch
+def roc_auc(self: Evaluation) -> float:
     "ROC-AUC of the positive class against the rest, or macro one-vs-rest when there is none."
-    return _one_vs_rest(_auc, self.t, self.probs, _positive_index(self))
+    return _one_vs_rest(_auc, self.t, self.probs, self._positive_index())
 
-def _pr_auc(self: Evaluation) -> float:
+@patch
+def pr_auc(self: Evaluation) -> float:
     "Average precision (area under the precision-recall curve), positive class or macro one-vs-rest."
-    return _one_vs_rest(_average_precision, self.t, self.probs, _positive_index(self))
-
-Evaluation.roc_auc, Evaluation.pr_auc = _roc_auc, _pr_auc
+    return _one_vs_rest(_average_precision, self.t, self.probs, self._positive_index())
 
 # %% ../nbs/07_evaluate.ipynb
+@patch
 def _confidence_bins(self: Evaluation, bins: int) -> tuple:
     "Top-label confidence, its bin, and whether the prediction is right, per item."
     if not isinstance(bins, int) or bins < 1: raise HotdogError(f'bins must be a positive integer, not {bins!r}')
     conf = self.probs.max(1)
     return conf, np.minimum((conf * bins).astype(int), bins - 1), (self.pred == self.t).astype(float)
 
-def _ece(self: Evaluation, bins: int = 10) -> float:
+@patch
+def ece(self: Evaluation, bins: int = 10) -> float:
     "Expected calibration error over `bins` equal-width confidence bins."
-    conf, b, right = _confidence_bins(self, bins)
+    conf, b, right = self._confidence_bins(bins)
     return float(np.abs(np.bincount(b, right - conf, bins)).sum() / len(conf))
 
-def _reliability(self: Evaluation, bins: int = 10) -> pd.DataFrame:
+@patch
+def reliability(self: Evaluation, bins: int = 10) -> pd.DataFrame:
     "Per confidence bin: its edges, items, mean confidence and accuracy (NaN in an empty bin)."
-    conf, b, right = _confidence_bins(self, bins); n = np.bincount(b, minlength=bins)
+    conf, b, right = self._confidence_bins(bins); n = np.bincount(b, minlength=bins)
     mean = lambda w: np.divide(np.bincount(b, w, bins), n, out=np.full(bins, np.nan), where=n > 0)
     return pd.DataFrame({'lo': np.arange(bins) / bins, 'hi': np.arange(1, bins + 1) / bins, 'n': n, 'confidence': mean(conf), 'accuracy': mean(right)})
 
-Evaluation.ece, Evaluation.reliability = _ece, _reliability
-
 # %% ../nbs/07_evaluate.ipynb
-def _top_losses(self: Evaluation, k: int = 9) -> pd.DataFrame:
+@patch
+def top_losses(self: Evaluation, k: int = 9) -> pd.DataFrame:
     "The `k` items with the highest loss (−log probability of their label), highest first."
     i = np.arange(len(self)); p = self.probs[i, self.t]; loss = -np.log(np.clip(p, 1e-12, 1))
     o = np.lexsort((i, -loss))[:k]; names = np.array(self.classes)
     return pd.DataFrame({'index': o, 'id': self.ids[o], 'path': None if self.paths is None else self.paths[o],
                          'label': names[self.t[o]], 'predicted': names[self.pred[o]], 'p_label': p[o],
                          'p_predicted': self.probs[o, self.pred[o]], 'loss': loss[o]})
-
-Evaluation.top_losses = _top_losses
 
 # %% ../nbs/07_evaluate.ipynb
 METRICS = ('accuracy', 'balanced_accuracy', 'macro_f1', 'roc_auc', 'pr_auc', 'ece')
@@ -207,7 +209,8 @@ def _bc_interval(values: np.ndarray, point: float, level: float) -> tuple:
     return tuple(float(np.quantile(v, nd.cdf(2 * z0 + s * z))) for s in (-1, 1))
 
 # %% ../nbs/07_evaluate.ipynb
-def _bootstrap(self: Evaluation, metrics=METRICS,  # names of metric methods
+@patch
+def bootstrap(self: Evaluation, metrics=METRICS,  # names of metric methods
                n: int = 1000,                       # resamples
                seed: int = 0, level: float = 0.95) -> pd.DataFrame:
     "Point estimate and bias-corrected stratified bootstrap interval of each metric."
@@ -221,21 +224,18 @@ def _bootstrap(self: Evaluation, metrics=METRICS,  # names of metric methods
     rows = {m: (p, *_bc_interval(vals[:, j], p, level)) for j, (m, p) in enumerate(zip(metrics, points))}
     return pd.DataFrame.from_dict(rows, orient='index', columns=['point', 'low', 'high'])
 
-Evaluation.bootstrap = _bootstrap
-
 # %% ../nbs/07_evaluate.ipynb
 def _plain(x) -> float | None:
     return None if x is None or np.isnan(x) else float(x)
 
-def _summary(self: Evaluation, n: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
+@patch
+def summary(self: Evaluation, n: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
     "Headline metrics with bootstrap intervals as JSON-ready plain values."
     out = {'items': len(self), 'classes': list(self.classes), 'positive': self.positive,
            'support': dict(zip(self.classes, self.cm.sum(1).tolist())), 'bootstrap': n, 'level': level}
     for m, r in self.bootstrap(METRICS, n, seed, level).iterrows():
         out.update({m: _plain(r.point), f'{m}_low': _plain(r.low), f'{m}_high': _plain(r.high)})
     return out
-
-Evaluation.summary = _summary
 
 # %% ../nbs/07_evaluate.ipynb
 def plot_confusion(ev: Evaluation, normalize: bool = False) -> Figure:
@@ -307,7 +307,7 @@ def out_of_fold_probs(X,                   # [N, D] embeddings
                       y,                   # labels (class names)
                       classes=None,        # column order; default: the sorted labels
                       folds: int = 5, seed: int = 0, l2: float = 1e-2) -> np.ndarray:
-    "Probabilities [N, C] of each item from a `LinearHead` that did not see its label."
+    "Probabilities [N, C] of each item from a head that did not see its label."
     classes = _classes(sorted({str(v) for v in y}) if classes is None else classes); t = _encode(y, classes); X = np.asarray(X)
     if X.ndim != 2 or len(X) != len(t): raise HotdogError(f'X has shape {X.shape}; expected ({len(t)}, D): one row per label')
     if not isinstance(folds, int) or folds < 2: raise HotdogError(f'folds must be an integer >= 2, not {folds!r}')
@@ -315,7 +315,7 @@ def out_of_fold_probs(X,                   # [N, D] embeddings
     if counts.min() < folds: raise HotdogError(f'{folds}-fold probabilities need {folds} items of each class; {classes[counts.argmin()]!r} has {counts.min()}')
     out = np.zeros((len(t), len(classes)))
     for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, t):
-        out[te] = LinearHead.fit(X[tr], [classes[k] for k in t[tr]], classes=classes, l2=l2, seed=seed).predict_proba(X[te])
+        out[te] = fit_head(X[tr], [classes[k] for k in t[tr]], classes, l2=l2, seed=seed).predict_proba(X[te])
     return out
 
 # %% ../nbs/07_evaluate.ipynb

@@ -9,6 +9,7 @@ __all__ = ['prelabel_accuracy']
 import numpy as np
 import pandas as pd
 
+from .acquire import Policy
 from .core import HotdogError
 from .queue import Queue
 from .store import Store, items
@@ -44,23 +45,20 @@ def _measure(q: Queue, truth: dict) -> dict:
     acc, bal = _scores([q.classes[int(np.argmax(q.probs[h]))] for h in scored], [truth[h] for h in scored], q.classes)
     shown = [t for t in q.page if t['suggestion'] is not None]
     page, _ = _scores([t['suggestion'] for t in shown], [truth[t['item']] for t in shown], q.classes)
-    return dict(n_labels=len(q.labelled), model=q.model, remaining=len(todo), accuracy=acc, balanced_accuracy=bal,
+    return dict(n_labels=len(q.labelled), model=q.model_name, remaining=len(todo), accuracy=acc, balanced_accuracy=bal,
                 page_accuracy=page, page_tiles=len(shown))
 
 def prelabel_accuracy(store: Store,           # a new, throwaway store holding the items: the oracle's labels go into it
                       truth: dict,            # item hash -> true label, for every item of the store
                       classes,                # the class names
-                      scorer=None,            # the pre-labeller before any refit (`ZeroShot`, `LinearHead`, or None)
+                      scorer=None,            # the pre-labeller before any refit (`ZeroShot`, a `Head`, or None)
                       at=(20, 50, 100),       # label counts to measure after (multiples of page_size)
                       page_size: int = 10,    # tiles on a page
-                      refit_every: int = 10,  # refit after this many labels (0: never)
-                      strategy: str = 'entropy',
-                      seed: int = 0,          # moves the random control and the cold-start pages
-                      **queue_kw) -> pd.DataFrame:  # other `Queue` keywords: random_share, prior_weight, cold_start
+                      policy: Policy | None = None,  # the queue's labelling policy (default: the queue's, `Policy()`)
+                      seed: int = 0) -> pd.DataFrame:  # moves the random control and the cold-start pages
     "Pre-label accuracy of a grid queue at 0 labels and after each count of `at`, an oracle flipping every wrong tile."
     truth = {h: str(v) for h, v in truth.items()}; _check(store, truth, classes)
-    q = Queue(store, classes, mode='grid', page_size=page_size, strategy=strategy, scorer=scorer, refit_every=refit_every,
-              seed=seed, background=False, name='prelabel', **queue_kw)
+    q = Queue(store, classes, mode='grid', page_size=page_size, scorer=scorer, policy=policy, seed=seed, background=False, name='prelabel')
     counts, rows = _counts(at, len(truth), q.page_size), [_measure(q, truth)]
     while q.page and counts and len(q.labelled) < counts[-1]:
         for i, t in enumerate(q.page):
