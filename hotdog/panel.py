@@ -21,8 +21,8 @@ from .data import Item, thumbnail
 from .queue import Queue, throughput
 
 # %% ../nbs/05_panel.ipynb
-ESM = PACKAGE_DIR/'panel.js'
-CSS = PACKAGE_DIR/'panel.css'
+ESM = PACKAGE_DIR/'static'/'panel.js'  # the front end is hand-written, not generated: it lives in hotdog/static/
+CSS = PACKAGE_DIR/'static'/'panel.css'
 ACTIONS = ('accept', 'undo', 'back', 'forward', 'mode', 'flip', 'submit', 'skip')
 SWITCH_INTERVAL = 0.001  # seconds; see LabelPanel
 
