@@ -15,15 +15,16 @@ from pathlib import Path
 
 import anywidget
 import traitlets
+from fastcore.basics import patch
 
 from .core import PACKAGE_DIR, HotdogError, lower_priority
 from .data import Item, thumbnail
 from .queue import Queue, throughput
 
 # %% ../nbs/05_panel.ipynb
-ESM = PACKAGE_DIR/'panel.js'
-CSS = PACKAGE_DIR/'panel.css'
-ACTIONS = ('accept', 'undo', 'back', 'forward', 'mode', 'flip', 'submit', 'skip')
+ESM = PACKAGE_DIR/'static'/'panel.js'  # the front end is hand-written, not generated: it lives in hotdog/static/
+CSS = PACKAGE_DIR/'static'/'panel.css'
+ACTIONS = ('accept', 'undo', 'back', 'forward', 'mode', 'flip', 'submit', 'skip', 'broken')
 SWITCH_INTERVAL = 0.001  # seconds; see LabelPanel
 
 def _tile_px(cols: int) -> int:
@@ -57,39 +58,44 @@ class LabelPanel(anywidget.AnyWidget):
         # answering keys wants it back, and an answer takes it back after every SQLite call: 1 ms keeps that short.
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         self.on_msg(self._on_msg)
-        self._refresh()
+        self._send_screen_images(); self._send_view()
 
     def __repr__(self): return f'LabelPanel({self.queue!r})'
 
 # %% ../nbs/05_panel.ipynb
-def _image_bytes(self: LabelPanel, tile: dict, size: int):
-    "The JPEG thumbnail of a tile, or None with the tile marked broken."
-    try: return thumbnail(Item(Path(tile['path']), tile['item']), size).read_bytes()
-    except (HotdogError, OSError) as e:
-        self.queue.broken(tile['item'], str(e).splitlines()[0] if str(e) else type(e).__name__)
-        return None
+def _reason(e: Exception) -> str:
+    "The first line of an error's message, or the error's type when it has none."
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
 
-def _send_images(self: LabelPanel, tiles: list, size: int) -> int:
-    "Send the thumbnails of `tiles` the browser does not have yet; returns how many."
-    keys, bufs = [], []
+@patch
+def _send_images(self: LabelPanel, tiles: list, size: int) -> list:
+    "Send the thumbnails of `tiles` the browser does not have yet; returns `(item, reason)` for each that cannot be made."
+    keys, bufs, bad = [], [], []
     for t in tiles:
         key = f"{t['item']}:{size}"
-        if key in self._sent: continue
-        data = self._image_bytes(t, size)
-        if data is not None: keys.append(key); bufs.append(data)
+        if key in self._sent or t.get('broken'): continue
+        try: bufs.append(thumbnail(Item(Path(t['path']), t['item']), size).read_bytes()); keys.append(key)
+        except (HotdogError, OSError) as e: bad.append((t['item'], _reason(e)))
     if keys:
         with self._send_lock: self.send({'type': 'images', 'items': keys}, buffers=bufs); self._sent.update(keys)
-    return len(keys)
-
-LabelPanel._image_bytes, LabelPanel._send_images = _image_bytes, _send_images
+    return bad
 
 # %% ../nbs/05_panel.ipynb
-def _refresh(self: LabelPanel):
-    "Send what the screen shows now, then prepare what comes next."
+@patch
+def _report_broken(self: LabelPanel, bad: list):
+    "Apply a `broken` action for each `(item, reason)` the thumbnail maker could not show."
+    for item, reason in bad: self._act({'action': 'broken', 'item': item, 'reason': reason})
+
+@patch
+def _send_screen_images(self: LabelPanel):
+    "Send the images of the tiles on screen; report those that cannot be made."
     size = self.thumb if self.queue.mode == 'grid' else self.big
+    self._report_broken(self._send_images(self.queue.view()['tiles'], size))
+
+@patch
+def _send_view(self: LabelPanel):
+    "Send what the screen shows now (reading the queue, changing nothing), then prepare what comes next."
     v = self.queue.view()
-    if self._send_images(v['tiles'], size) or any(t.get('broken') for t in self.queue.page):
-        v = self.queue.view()                 # usually the images were there already; broken ones are marked now
     cols = _cols(self.queue.page_size)
     self._seq += 1
     ahead = v.pop('ahead')
@@ -101,6 +107,7 @@ def _refresh(self: LabelPanel):
 STATS_EVERY = 2.0  # seconds between updates of the live statistics
 PREFETCH_DELAY = 0.15  # seconds between sending a screen and sending the next page's images
 
+@patch
 def _prefetch(self: LabelPanel):
     "Thumbnails of the next page, then (at most every STATS_EVERY s) the statistics: off the key's path."
     try:
@@ -108,24 +115,30 @@ def _prefetch(self: LabelPanel):
         # browser's main thread (taking in 40 images) are then free. Nobody presses the next key within 0.15 s.
         time.sleep(PREFETCH_DELAY)
         size = self.thumb if self.queue.mode == 'grid' else self.big
-        self._send_images(self.queue.ahead, size)
+        self._report_broken(self._send_images(self.queue.view()['ahead'], size))  # the queue's lock orders it with the keys' actions
         if time.monotonic() - self._stats_at < STATS_EVERY: return
         self._stats_at = time.monotonic()
         tp = throughput(self.queue.store, session=self.queue.store.session)
         self.stats = {k: None if v != v else v for k, v in tp.items()}  # NaN is not JSON
-    except Exception as e:  # noqa: BLE001 -- a failed prefetch must not stop labelling; the page falls back to loading in _refresh
+    except Exception as e:  # noqa: BLE001 -- a failed prefetch must not stop labelling; the page falls back to loading in _send_screen_images
         self._hint = f'could not prepare the next page: {e}'
 
+@patch
 def _act(self: LabelPanel, msg: dict):
-    "Apply one browser message to the queue."
+    "Apply one action (a browser message, or a thumbnail that cannot be made) to the queue."
     a, q = msg.get('action'), self.queue
     if a not in ACTIONS: raise HotdogError(f'unknown action {a!r}')
     if a == 'flip': q.flip(int(msg['i']), None) if msg.get('skip') else q.flip(int(msg['i']))
     elif a == 'submit': q.submit(msg['label'])
     elif a == 'mode': q.set_mode(msg['mode'])
+    elif a == 'broken':
+        try: q.broken(str(msg['item']), str(msg.get('reason') or 'cannot be shown'))
+        except StopIteration: pass  # no longer on this page or the next: nothing left to mark
     else: getattr(q, a)()
 
+@patch
 def _on_msg(self: LabelPanel, _, msg: dict, buffers=None):
+    "Answer one browser message: apply it, then send the screen's images and the new view."
     if msg.get('type') == 'hello': self._sent.clear()  # a new browser view has no images yet
     elif msg.get('type') == 'forget':                 # the browser dropped old images to save memory
         with self._send_lock: self._sent.difference_update(msg.get('items', []))
@@ -134,10 +147,9 @@ def _on_msg(self: LabelPanel, _, msg: dict, buffers=None):
     if msg.get('type') == 'act':
         try: self._act(msg)
         except HotdogError as e: self._hint = str(e)
-    t1 = time.perf_counter(); self._refresh()
+    t1 = time.perf_counter()
+    self._send_screen_images(); self._send_view()
     self.timings.append((msg.get('action'), 1000 * (t1 - t0), 1000 * (time.perf_counter() - t1)))  # ms in the queue, in drawing
-
-LabelPanel._refresh, LabelPanel._prefetch, LabelPanel._act, LabelPanel._on_msg = _refresh, _prefetch, _act, _on_msg
 
 # %% ../nbs/05_panel.ipynb
 def _burst_script(store_path, classes, pages: int) -> str:

@@ -1,0 +1,324 @@
+// The labelling panel's view. It draws what the kernel sends in `view` and forwards keys
+// and clicks; it holds no labels. A key changes the screen only when the kernel answers,
+// which it does after the label is committed to SQLite.
+//
+// Hand-written (not generated from a notebook); the kernel side and the `view` contract are in nbs/05_panel.ipynb.
+// Layout: constants, then pure builders (view -> HTML string), then the panel's state `p` and the functions
+// that act on it (keys, messages, drawing, building the next page ahead), then `render`, which wires them up.
+const ROWS = [
+  ['Digit1', 'Digit2', 'Digit3', 'Digit4', 'Digit5', 'Digit6', 'Digit7', 'Digit8', 'Digit9', 'Digit0'],
+  ['KeyQ', 'KeyW', 'KeyE', 'KeyR', 'KeyT', 'KeyY', 'KeyU', 'KeyI', 'KeyO', 'KeyP'],
+  ['KeyA', 'KeyS', 'KeyD', 'KeyF', 'KeyG', 'KeyH', 'KeyJ', 'KeyK', 'KeyL', 'Semicolon'],
+  ['KeyZ', 'KeyX', 'KeyC', 'KeyV', 'KeyB', 'KeyN', 'KeyM', 'Comma', 'Period', 'Slash'],
+];
+const CAP = (code) => ({ Semicolon: ';', Comma: ',', Period: '.', Slash: '/' }[code] || code.replace(/^(Digit|Key)/, '').toLowerCase());
+const COLORS = ['#d9480f', '#1c7ed6', '#2b8a3e', '#862e9c', '#e67700', '#0b7285', '#c2255c', '#5c940d', '#364fc7', '#495057'];
+// Single mode: classes on 1-9 then letters that no other action uses.
+const CLASS_CODES = ['Digit1', 'Digit2', 'Digit3', 'Digit4', 'Digit5', 'Digit6', 'Digit7', 'Digit8', 'Digit9',
+  'KeyQ', 'KeyW', 'KeyE', 'KeyR', 'KeyT', 'KeyY', 'KeyU', 'KeyI', 'KeyO', 'KeyP'];
+
+const KEEP = 400;  // images kept in the browser (a few pages each way)
+
+function tileCode(i, cols) { return ROWS[Math.floor(i / cols)][i % cols]; }
+function color(v, c) { return c === null || c === undefined ? '#868e96' : COLORS[v.classes.indexOf(c) % COLORS.length]; }
+function esc(s) { return String(s).replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[ch])); }
+function cols(v) { return v.cols || 8; }
+function imageKey(item, size) { return item + ':' + size; }   // the name of one image in `images` messages
+function pct(x) { return `${Math.round(100 * x)}%`; }
+
+function actionFor(e, v, cols) {
+  if (e.ctrlKey || e.metaKey || e.altKey) return null;         // leave shortcuts to the browser and JupyterLab
+  const k = e.key, code = e.code;
+  if (k === 'Enter' || k === ' ') return { action: 'accept' };
+  if (k === 'Backspace') return { action: 'undo' };
+  if (k === 'ArrowLeft') return { action: 'back' };
+  if (k === 'ArrowRight') return { action: 'forward' };
+  if (code === 'Backquote') return { action: 'mode', mode: v.mode === 'grid' ? 'single' : 'grid' };
+  if (v.mode === 'grid') {
+    for (let i = 0; i < v.tiles.length; i++) if (tileCode(i, cols) === code) return { action: 'flip', i, skip: e.shiftKey };
+    return undefined;
+  }
+  if (code === 'KeyS') return { action: 'skip' };
+  const c = CLASS_CODES.indexOf(code);
+  if (c >= 0 && c < v.classes.length) return { action: 'submit', label: v.classes[c] };
+  return undefined;
+}
+
+// ---- Builders: a view (and the images the browser has) in, an HTML string out. No state.
+
+function buildTileLabel(t) {
+  const changed = t.choice !== t.suggestion;
+  const conf = t.confidence === null || changed ? '' : pct(t.confidence);
+  return `${t.choice === null ? 'skip' : esc(t.choice)}${changed ? ' ✎' : ''}<i>${conf}</i>`;
+}
+
+function buildTile(v, t, i, urls) {
+  const url = urls.get(imageKey(t.item, v.thumb));
+  const changed = t.choice !== t.suggestion;
+  const img = t.broken ? `<div class="hd-broken">cannot show: ${esc(t.broken)}</div>`
+    : url ? `<img src="${url}" data-key="${imageKey(t.item, v.thumb)}" alt="">` : '<div class="hd-broken">loading…</div>';
+  return `<div class="hd-tile${changed ? ' hd-changed' : ''}${t.choice === null ? ' hd-skip' : ''}" style="--c:${color(v, t.choice)}" data-act="${esc(JSON.stringify({ action: 'flip', i }))}" title="${esc(t.path)}">
+      ${img}<span class="hd-cap">${CAP(tileCode(i, cols(v)))}</span>
+      <span class="hd-lab">${buildTileLabel(t)}</span></div>`;
+}
+
+function buildGrid(v, urls) {
+  return `<div class="hd-grid" style="grid-template-columns:repeat(${cols(v)}, var(--hd-tile))">${v.tiles.map((t, i) => buildTile(v, t, i, urls)).join('')}</div>`;
+}
+
+function buildSuggestion(v, t) {
+  if (t.suggestion === null) return 'no suggestion yet';
+  return `model says <b style="color:${color(v, t.suggestion)}">${esc(t.suggestion)}</b>${t.confidence === null ? '' : ` (${pct(t.confidence)})`}`;
+}
+
+function buildClassButtons(v, t) {
+  return v.classes.map((c, j) => `<button class="hd-btn" style="--c:${color(v, c)}" data-act="${esc(JSON.stringify({ action: 'submit', label: c }))}">
+      <kbd>${CAP(CLASS_CODES[j] || '')}</kbd> ${esc(c)}${c === t.choice && v.revisit ? ' ✓' : ''}</button>`).join('');
+}
+
+function buildSingle(v, urls) {
+  const t = v.tiles[0], url = urls.get(imageKey(t.item, v.big));
+  const img = t.broken ? `<div class="hd-broken hd-big">cannot show: ${esc(t.broken)}<br>press S to skip</div>`
+    : url ? `<img class="hd-big" src="${url}" data-key="${imageKey(t.item, v.big)}" alt="">` : '<div class="hd-broken hd-big">loading…</div>';
+  return `<div class="hd-single">${img}<div class="hd-side"><div class="hd-name">${esc(t.path.split('/').pop())}</div>
+      <div class="hd-sugg">${buildSuggestion(v, t)}</div><div class="hd-btns">${buildClassButtons(v, t)}</div>
+      <button class="hd-btn hd-ghost" data-act='{"action":"accept"}'><kbd>Enter</kbd> accept suggestion</button>
+      <button class="hd-btn hd-ghost" data-act='{"action":"skip"}'><kbd>S</kbd> skip</button></div></div>`;
+}
+
+function buildLegend(v) {
+  const classes = v.classes.map((c) => `<span class="hd-sw" style="--c:${color(v, c)}"></span>${esc(c)}`).join(' ');
+  const keys = v.mode === 'grid'
+    ? '<kbd>tile key</kbd>/click flip · <kbd>⇧</kbd>+key skip · <kbd>Enter</kbd> accept page · <kbd>⌫</kbd> undo · <kbd>←</kbd><kbd>→</kbd> pages · <kbd>`</kbd> one at a time'
+    : '<kbd>1</kbd>…<kbd>9</kbd> class · <kbd>Enter</kbd> accept · <kbd>S</kbd> skip · <kbd>⌫</kbd> undo · <kbd>←</kbd><kbd>→</kbd> back/forward · <kbd>`</kbd> grid';
+  return `<div class="hd-legend">${classes}<span class="hd-keys">${keys}</span></div>`;
+}
+
+function buildStatus(v, stats) {
+  const s = stats || {};
+  const done = v.total ? (100 * v.done / v.total) : 0;
+  const fmt = (x, d) => (typeof x === 'number' && Number.isFinite(x)) ? x.toFixed(d) : '–';
+  return `<div class="hd-status"><b>${v.review ? 'review' : v.mode}</b>
+      <span>${v.done} / ${v.total} labelled</span><span>${s.active_min > 0.25 ? fmt(s.labels_per_min, 1) : '–'} labels/min</span>
+      <span>${typeof s.acceptance_rate === 'number' ? pct(s.acceptance_rate) : '–'} accepted</span>
+      <span>model ${esc(v.model || 'none yet')}${v.fitting ? ' (refitting…)' : ''}</span>
+      ${v.revisit ? '<span class="hd-rev">going back: a new label replaces the old one</span>' : ''}
+      <div class="hd-bar"><div style="width:${done}%"></div></div></div>`;
+}
+
+function buildBody(v, urls) {
+  if (!v.tiles.length) return '<div class="hd-done">All done: nothing left to label here. 🎉</div>';
+  return v.mode === 'grid' ? buildGrid(v, urls) : buildSingle(v, urls);
+}
+
+function buildScreen(v, urls, stats) {
+  const err = v.error ? `<div class="hd-err">${esc(v.error)}</div>` : '';
+  return buildStatus(v, stats) + err + buildBody(v, urls) + buildLegend(v) + `<div class="hd-hint${v.hint ? ' on' : ''}">${esc(v.hint || '')}</div>`;
+}
+
+// ---- The panel's state: one `p` per view of the widget (a notebook can show the same widget twice).
+
+function newPanel(model, el) {
+  const root = document.createElement('div');
+  root.className = 'hotdog-panel'; root.tabIndex = 0;
+  el.appendChild(root);
+  return {
+    model, root,
+    urls: new Map(),        // item hash + size -> object URL of its JPEG
+    decoded: new Map(),     // item hash + size -> an <img> already decoded, reused on screen
+    queue: [],              // keys pressed while the kernel is still answering
+    pending: null,          // the action the kernel is answering, with the time its key was pressed
+    hintTimer: null,
+    prebuilt: null,         // the next grid page, built off-screen: {key, el}
+    drawn: '',              // what the screen shows, to tell a new page from flipped tiles
+  };
+}
+
+function showHint(p, text) {
+  const h = p.root.querySelector('.hd-hint'); if (!h) return;
+  h.textContent = text; h.classList.add('on');
+  clearTimeout(p.hintTimer); p.hintTimer = setTimeout(() => h.classList.remove('on'), 2500);
+}
+
+function send(p, act) {
+  p.pending = { ...act, t0: performance.now() };
+  p.root.classList.add('hd-saving');
+  p.model.send({ type: 'act', ...act, seq: (p.model.get('view').seq || 0) });
+}
+
+function request(p, act) { if (p.pending) p.queue.push(act); else send(p, act); }
+
+function keyHandler(p) {
+  return (e) => {
+    const v = p.model.get('view');
+    const act = actionFor(e, v, cols(v));
+    if (act === null) return;
+    e.preventDefault(); e.stopPropagation();   // the key is the panel's: JupyterLab must not see `b`, `a`, Enter...
+    if (act === undefined) { showHint(p, `"${e.key}" does nothing here: the keys are listed below`); return; }
+    request(p, act);
+  };
+}
+
+function clickHandler(p) {
+  return (e) => {
+    const t = e.target.closest('[data-act]'); if (!t) return;
+    p.root.focus();
+    const a = JSON.parse(t.dataset.act);
+    if (a.action === 'flip') a.skip = e.shiftKey;
+    request(p, a);
+  };
+}
+
+// ---- Images: JPEG bytes from the kernel, decoded before they are needed.
+
+function addImage(p, key, buffer) {
+  const url = URL.createObjectURL(new Blob([buffer], { type: 'image/jpeg' }));
+  p.urls.set(key, url);
+  const im = new Image();
+  // Bytes the browser cannot decode are reported like any other action: the kernel marks the tile broken.
+  im.onerror = () => { if (p.urls.get(key) === url) request(p, { action: 'broken', item: key.split(':')[0], reason: 'the browser cannot decode it' }); };
+  im.src = url; im.alt = ''; im.decode().catch(() => {});   // decoded before it is needed
+  p.decoded.set(key, im);
+}
+
+function forgetOldImages(p) {
+  // Keep the newest KEEP images; the kernel is told, so it sends them again if they come back on screen.
+  const old = [...p.urls.keys()].slice(0, Math.max(0, p.urls.size - KEEP));
+  old.forEach((k) => { URL.revokeObjectURL(p.urls.get(k)); p.urls.delete(k); p.decoded.delete(k); });
+  if (old.length) p.model.send({ type: 'forget', items: old });
+}
+
+function onImages(p, msg, buffers) {
+  if (msg.type !== 'images') return;
+  msg.items.forEach((key, j) => { if (!p.urls.has(key)) addImage(p, key, buffers[j]); });
+  forgetOldImages(p);
+  setTimeout(() => prebuild(p), 0);
+}
+
+function useDecoded(p, scope) {
+  // Put the pre-decoded <img> elements in place of fresh ones: no decoding on the key's path.
+  scope.querySelectorAll('img[data-key]').forEach((im) => {
+    const ready = p.decoded.get(im.dataset.key);
+    if (ready && ready !== im) { ready.className = im.className; ready.dataset.key = im.dataset.key; im.replaceWith(ready); }
+  });
+}
+
+// ---- Drawing a view.
+
+function pageKey(tiles) { return tiles.map((t) => `${t.item}=${t.choice}${t.broken ? '!' : ''}`).join(','); }
+
+function prebuild(p) {
+  // The next grid page, built (and its images put in) while the annotator looks at this one.
+  const v = p.model.get('view'), ahead = p.model.get('ahead');
+  if (!v || v.mode !== 'grid' || !ahead || !ahead.length) return;
+  if (!ahead.every((t) => t.broken || p.urls.has(imageKey(t.item, v.thumb)))) return;
+  const key = pageKey(ahead);
+  if (p.prebuilt && p.prebuilt.key === key) return;
+  const holder = document.createElement('div');
+  holder.innerHTML = buildGrid({ ...v, tiles: ahead }, p.urls);
+  useDecoded(p, holder);
+  p.prebuilt = { key, el: holder.firstElementChild };
+}
+
+function redrawStatus(p, v) { p.root.querySelector('.hd-status').outerHTML = buildStatus(v, p.model.get('stats')); }
+
+function patchTiles(p, v) {
+  // Same page, some tiles flipped: change those tiles' colour and label only, keeping the decoded images.
+  const els = p.root.querySelectorAll('.hd-tile');
+  v.tiles.forEach((t, i) => {
+    const d = els[i];
+    d.style.setProperty('--c', color(v, t.choice));
+    d.classList.toggle('hd-changed', t.choice !== t.suggestion); d.classList.toggle('hd-skip', t.choice === null);
+    d.querySelector('.hd-lab').innerHTML = buildTileLabel(t);
+  });
+  redrawStatus(p, v);
+}
+
+function swapPrebuilt(p, v) {
+  // The page was ready: swap it in. False when it was not.
+  const grid = p.root.querySelector('.hd-grid');
+  if (!(v.mode === 'grid' && grid && p.prebuilt && p.prebuilt.key === pageKey(v.tiles))) return false;
+  grid.replaceWith(p.prebuilt.el); p.prebuilt = null;
+  redrawStatus(p, v);
+  return true;
+}
+
+function fitTiles(p, v) {
+  // Tiles as large as the notebook's width allows (up to the kernel's size), never under 96 px.
+  const fit = Math.floor((p.root.clientWidth - 24 - 6 * (cols(v) - 1)) / cols(v));
+  p.root.style.setProperty('--hd-tile', Math.max(96, Math.min(v.tile_px || 160, fit || 160)) + 'px');
+}
+
+function drawScreen(p, v) {
+  p.root.innerHTML = buildScreen(v, p.urls, p.model.get('stats'));
+  fitTiles(p, v);
+  useDecoded(p, p.root);
+  if (v.hint) showHint(p, v.hint);
+}
+
+function screenKey(p, v) {
+  // The items on screen and whether each image is there ('' yes, '?' not yet, '!' broken).
+  if (!v || !v.tiles) return '';
+  const size = v.mode === 'grid' ? v.thumb : v.big;
+  const have = (t) => (t.broken ? '!' : p.urls.has(imageKey(t.item, size)) ? '' : '?');
+  return v.mode + '|' + v.tiles.map((t) => t.item + have(t)).join(',');
+}
+
+function draw(p) {
+  const v = p.model.get('view');
+  const page = screenKey(p, v), plain = v && !v.hint && !v.error;
+  if (plain && v.mode === 'grid' && page && page === p.drawn) { patchTiles(p, v); return; }
+  p.drawn = page;
+  if (plain && swapPrebuilt(p, v)) return;
+  if (!v || !v.classes) { p.root.innerHTML = '<div class="hd-status">starting…</div>'; return; }
+  drawScreen(p, v);
+}
+
+function settled(root) {
+  // The screen is ready when its images are decoded and a frame is painted.
+  const imgs = [...root.querySelectorAll('img')].filter((im) => !im.complete).map((im) => im.decode().catch(() => {}));
+  return Promise.all(imgs).then(() => new Promise((r) => requestAnimationFrame(() => r())));
+}
+
+function measure(p, tView, tDrawn) {
+  // Key -> next screen painted, and its phases: the benchmarks and browser tests read these.
+  const t0 = p.pending.t0, action = p.pending.action;
+  p.pending = null; p.root.classList.remove('hd-saving');
+  settled(p.root).then(() => {
+    const t = performance.now();
+    window.hotdogLatencies.push(t - t0);
+    window.hotdogPhases.push({ kernel: tView - t0, draw: tDrawn - tView, paint: t - tDrawn, action });
+    p.root.dataset.answered = String(p.model.get('view').seq);
+  });
+}
+
+function onView(p) {
+  const tView = performance.now();
+  draw(p);
+  if (p.pending) measure(p, tView, performance.now());
+  if (p.queue.length) send(p, p.queue.shift());
+  setTimeout(() => prebuild(p), 30);   // after this screen is painted
+}
+
+function onStats(p) {
+  const v = p.model.get('view'), s = p.root.querySelector('.hd-status');
+  if (s && v && v.classes) s.outerHTML = buildStatus(v, p.model.get('stats'));
+}
+
+function render({ model, el }) {
+  window.hotdogLatencies = window.hotdogLatencies || []; window.hotdogPhases = window.hotdogPhases || [];
+  const p = newPanel(model, el);
+  model.on('msg:custom', (msg, buffers) => onImages(p, msg, buffers));
+  p.root.addEventListener('keydown', keyHandler(p));
+  p.root.addEventListener('click', clickHandler(p));
+  model.on('change:view', () => onView(p));
+  model.on('change:ahead', () => setTimeout(() => prebuild(p), 30));
+  model.on('change:stats', () => onStats(p));
+  p.root.addEventListener('focus', () => p.root.classList.remove('hd-blur'));
+  p.root.addEventListener('blur', () => p.root.classList.add('hd-blur'));
+  draw(p);
+  model.send({ type: 'hello' });           // a new view asks for the images of what is on screen
+  setTimeout(() => p.root.focus(), 0);
+  return () => { p.urls.forEach((u) => URL.revokeObjectURL(u)); p.decoded.clear(); };
+}
+export default { render };
