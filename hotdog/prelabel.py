@@ -12,7 +12,7 @@ import pandas as pd
 from .acquire import Policy
 from .core import HotdogError
 from .queue import Queue
-from .store import Store, items
+from .store import Store, event_count, items
 
 # %% ../nbs/06b_prelabel.ipynb
 def _scores(pred, true, classes) -> tuple:
@@ -28,7 +28,7 @@ def _check(store: Store, truth: dict, classes):
     if missing := [h for h in truth if h not in cat]: raise HotdogError(f'{len(missing)} items of truth are not in the store (first {missing[0]!r})')
     if unknown := [h for h in cat if h not in truth]: raise HotdogError(f'{len(unknown)} items of the store have no true label (first {unknown[0]!r}): the oracle must know every item')
     if bad := sorted(set(truth.values()) - {str(c) for c in classes}): raise HotdogError(f'truth has labels {bad} that are not among the classes {list(classes)}')
-    n = store.rows('SELECT count(*) FROM events')[0][0]
+    n = event_count(store)
     if n: raise HotdogError(f'the store {store.path} already holds {n} events: pass a new, throwaway store (the oracle labels into it)')
 
 def _counts(at, n_items: int, page_size: int) -> list:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hotdog.data import make_bad_files, synthetic_dataset
+from hotdog.fixtures import make_bad_files, synthetic_dataset
 
 HOTDOG = str(Path(sys.executable).parent/'hotdog')
 

@@ -7,7 +7,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from browser import browser, cells, lab, open_notebook, screenshot, write_notebook  # noqa: E402
 
-from hotdog.data import synthetic_dataset  # noqa: E402
+from hotdog.fixtures import synthetic_dataset  # noqa: E402
 from hotdog.store import Store, current_labels, items  # noqa: E402
 
 OUT = Path(__file__).parent/'out'

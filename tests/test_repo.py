@@ -1,5 +1,6 @@
 "The repository's own promises: nbdev settings that bite, and notebooks as the source of the package."
 import json
+import re
 from pathlib import Path
 
 import subprocess
@@ -36,3 +37,32 @@ def test_settings_pin_nbdev2():
     cons = (ROOT/'constraints.txt').read_text()
     assert 'nbdev==2.' in cons and 'fastcore==1.8' in cons and 'execnb==0.1' in cons
     assert 'allowed_cell_metadata_keys = tags' in (ROOT/'settings.ini').read_text()
+
+
+STORE_MODULES = {'store.py', 'labelstats.py'}  # the modules that own the label log
+EVENTS_SQL = re.compile(r'\b(FROM|INTO|UPDATE|JOIN)\s+events\b', re.I)
+# a private store method or the store's connection, reached from outside: store._write(, s._write(, self.store.db, .store._lock ...
+PRIVATE_STORE = re.compile(r'\b(store|s|st)\.(_\w+|db)\b|\._write\(|from \.store import[^\n]*\b_\w+')
+
+
+def log_offenders():
+    "(module, line number, line) for each line outside the store that queries `events` or reaches into a Store."
+    out = []
+    for py in sorted((ROOT/'hotdog').glob('*.py')):
+        if py.name in STORE_MODULES or py.name == '_modidx.py': continue
+        for n, line in enumerate(py.read_text().splitlines(), 1):
+            if EVENTS_SQL.search(line) or PRIVATE_STORE.search(line): out.append((py.name, n, line.strip()))
+    return out
+
+
+def test_only_the_store_reads_the_label_log():
+    assert log_offenders() == []
+
+
+def test_log_offenders_are_found(tmp_path, monkeypatch):
+    pkg = tmp_path/'hotdog'; pkg.mkdir()
+    (pkg/'store.py').write_text("x = db.execute('SELECT * FROM events')\ns._write(1)")  # the store may
+    (pkg/'ok.py').write_text("from .store import history\nself.db.execute('SELECT * FROM emb')")  # another table, another db
+    (pkg/'bad.py').write_text("q = 'SELECT id FROM events'\nstore._write(sql, rows)\nn = self.store.db.execute('x')\nfrom .store import _event")
+    monkeypatch.setattr(sys.modules[__name__], 'ROOT', tmp_path)
+    assert [(m, n) for m, n, _ in log_offenders()] == [('bad.py', 1), ('bad.py', 2), ('bad.py', 3), ('bad.py', 4)]

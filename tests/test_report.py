@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from hotdog.data import ingest, make_bad_files, synthetic_dataset
+from hotdog.data import ingest
+from hotdog.fixtures import make_bad_files, synthetic_dataset
 from hotdog.store import Store, add_dataset, label, label_many, undo
 
 HOTDOG = str(Path(sys.executable).parent/'hotdog')
