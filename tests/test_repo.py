@@ -36,3 +36,10 @@ def test_settings_pin_nbdev2():
     cons = (ROOT/'constraints.txt').read_text()
     assert 'nbdev==2.' in cons and 'fastcore==1.8' in cons and 'execnb==0.1' in cons
     assert 'allowed_cell_metadata_keys = tags' in (ROOT/'settings.ini').read_text()
+
+
+def test_lower_layers_import_neither_torch_nor_matplotlib():
+    # the store is a SQLite log and data reads images: importing them must not pay for torch or matplotlib
+    for mod in ('hotdog.core', 'hotdog.data', 'hotdog.store'):
+        code = f"import {mod}, sys; assert 'torch' not in sys.modules and 'matplotlib' not in sys.modules, {mod!r}"
+        subprocess.run([sys.executable, '-c', code], cwd=ROOT, check=True)
