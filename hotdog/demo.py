@@ -13,7 +13,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from .core import Config, HotdogError, get_config
-from .data import demo_dataset, ingest
+from .data import ingest
+from .datasets import demo_dataset
 from .model import LinearHead, embed, imagenet_probs, zero_shot
 
 # %% ../nbs/10_demo.ipynb

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .active import auc, compare, fit_head, labels_to_target, replay, simulate_labelling
 from .core import HotdogError, get_config, pick_device
-from .data import demo_dataset
+from .datasets import demo_dataset
 from .evaluate import Evaluation, label_issues, leakage, near_duplicates, out_of_fold_probs
 from .model import embed, pool_norm
 from .queue import ZeroShot

@@ -35,7 +35,8 @@ import torch
 from matplotlib.figure import Figure
 
 from .core import PACKAGE_DIR, HotdogError, figure, get_config, pick_device
-from .data import Dataset, demo_dataset, ingest, synthetic_dataset, thumbnail
+from .data import Dataset, ingest, synthetic_dataset, thumbnail
+from .datasets import demo_dataset
 from .evaluate import near_duplicates
 from .model import embed
 from .store import INSERT_EVENT, Store, add_dataset, agreement, current_labels, history, items
