@@ -88,7 +88,7 @@ def label_with_pigeon(page, lab, examples, truth, options, workdir, think: float
 def demo_examples(n, seed=0):
     "n demo photos (half food where there are enough), absolute paths, with their labels."
     import pandas as pd
-    from hotdog.data import demo_dataset
+    from hotdog.datasets import demo_dataset
     manifest = demo_dataset(); df = pd.read_csv(manifest)
     df['path'] = [str(manifest.parent/p) for p in df.path]
     rng = random.Random(seed); picked = []

@@ -31,7 +31,8 @@ from sklearn.decomposition import PCA
 from sklearn.model_selection import StratifiedShuffleSplit
 
 from hotdog.active import auc, compare, fit_head, labels_to_target, plot_curves, simulate_labelling
-from hotdog.data import FMNIST_CLASSES, demo_dataset, fashion_mnist, ingest
+from hotdog.data import ingest
+from hotdog.datasets import FMNIST_CLASSES, demo_dataset, fashion_mnist
 from hotdog.model import embed, imagenet_probs, pool_norm
 from hotdog.queue import ZeroShot
 

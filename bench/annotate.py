@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _pigeon import label_with_pigeon, pct  # noqa: E402
 from browser import browser, kernel_execute, lab, open_notebook, screenshot, write_notebook  # noqa: E402
 
-from hotdog.data import demo_dataset  # noqa: E402
+from hotdog.datasets import demo_dataset  # noqa: E402
 from hotdog.panel import _cols  # noqa: E402
 from hotdog.store import Store, current_labels, items  # noqa: E402
 

@@ -13,7 +13,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from hotdog.core import get_config, pick_precision
-from hotdog.data import demo_dataset, ingest, load_image
+from hotdog.data import ingest, load_image
+from hotdog.datasets import demo_dataset
 from hotdog.fixtures import synthetic_dataset
 from hotdog.model import CPU_FORWARD_BATCH, _forward, _loader_threads, load_backbone, predict_batch, prepare, to_tensor
 

@@ -25,7 +25,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from hotdog.data import demo_dataset, ingest
+from hotdog.data import ingest
+from hotdog.datasets import demo_dataset
 from hotdog.prelabel import prelabel_accuracy
 from hotdog.queue import ZeroShot
 from hotdog.store import Store, add_dataset

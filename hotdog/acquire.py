@@ -200,12 +200,16 @@ def rank(self: Policy, probs,            # [N, C] probabilities of the candidate
           seed: int = 0, batch: int = 10) -> tuple:  # `typical` takes a batch from that many new clusters
     "(order of the candidates, which picks are random) for the next `batch`es of labels."
     n, rng = len(features), np.random.default_rng(seed)
-    cold = n_labelled < self.cold_labels or (probs is None and self.strategy not in ('random', 'listed', 'typical'))
-    if cold:  # no random control: no model to check yet
-        how = 'random' if self.cold_start == 'prior' and probs is None else self.cold_start
-        if how == 'typical': o = order(None, 'typical', 0, seed, n, features, clusters=batch, labelled=labelled)
-        elif how == 'random': o = rng.permutation(n)
-        else: o = order(probs, self.strategy, 0, seed, n, features, self.clusters, labelled)
-        return o, np.zeros(n, bool)
-    base = order(probs, self.strategy, 0, seed, n, features, self.clusters, labelled)
+    how, cold = self.ordering(n_labelled, probs is not None)
+    if how == 'typical': base = order(None, 'typical', 0, seed, n, features, clusters=batch, labelled=labelled)
+    elif how == 'random': base = rng.permutation(n)
+    else: base = order(probs, how, 0, seed, n, features, self.clusters, labelled)
+    if cold: return base, np.zeros(n, bool)  # no random control: no model to check yet
     return interleave(base, self.random_share, max(0, n_labelled - self.cold_labels), n_random, rng)
+
+@patch
+def ordering(self: Policy, n_labelled: int, has_probs: bool) -> tuple:
+    "(the ordering `rank` uses now, whether it is the cold start): callers embed only for 'cluster' and 'typical'."
+    if n_labelled < self.cold_labels or (not has_probs and self.strategy not in ('random', 'listed', 'typical')):
+        return ('random' if self.cold_start == 'prior' and not has_probs else self.strategy if self.cold_start == 'prior' else self.cold_start), True
+    return self.strategy, False

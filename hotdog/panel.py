@@ -19,7 +19,8 @@ from fastcore.basics import patch
 
 from .core import PACKAGE_DIR, HotdogError, lower_priority
 from .data import Item, thumbnail
-from .queue import Queue, throughput
+from .labelstats import throughput
+from .queue import Queue
 
 # %% ../nbs/05_panel.ipynb
 ESM = PACKAGE_DIR/'static'/'panel.js'  # the front end is hand-written, not generated: it lives in hotdog/static/
@@ -150,19 +151,3 @@ def _on_msg(self: LabelPanel, _, msg: dict, buffers=None):
     t1 = time.perf_counter()
     self._send_screen_images(); self._send_view()
     self.timings.append((msg.get('action'), 1000 * (t1 - t0), 1000 * (time.perf_counter() - t1)))  # ms in the queue, in drawing
-
-# %% ../nbs/05_panel.ipynb
-def _burst_script(store_path, classes, pages: int) -> str:
-    "Python source of a process that accepts `pages` grid pages through a `LabelPanel`, printing each acknowledged page."
-    return f'''
-from hotdog.store import Store
-from hotdog.queue import Queue
-from hotdog.panel import LabelPanel
-p = LabelPanel(Queue(Store({str(store_path)!r}, annotator='burst'), {list(classes)!r}, page_size=8, refit_every=0, strategy='listed', random_share=0))
-for _ in range({pages}):
-    page = p.view['tiles']
-    for i in range(len(page)): p._on_msg(p, {{'type': 'act', 'action': 'flip', 'i': i}})
-    seq = p.view['seq']; p._on_msg(p, {{'type': 'act', 'action': 'accept'}})
-    assert p.view['seq'] > seq
-    print(' '.join(t['item'] for t in page), flush=True)
-'''

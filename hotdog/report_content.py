@@ -19,7 +19,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .core import HotdogError, figure, get_config
-from .data import Dataset, demo_dataset, ingest, thumbnail
+from .data import Dataset, ingest, thumbnail
+from .datasets import demo_dataset
 from .evaluate import near_duplicates
 from .fixtures import simulated_store
 from .labelstats import throughput

@@ -14,11 +14,13 @@ OUT = Path(__file__).parent/'out'
 CAPS = '12345678qwertyui'  # tile keys of a 16-tile page with 8 columns: the top two keyboard rows
 SETUP = '''from hotdog.data import ingest
 from hotdog.store import Store, add_dataset
-from hotdog.queue import Queue, ZeroShot
+from hotdog.acquire import Policy
+from hotdog.prior import ZeroShot
+from hotdog.queue import Queue
 from hotdog.panel import LabelPanel
 C = ['hotdog', 'not_hotdog']
 st = Store('labels.sqlite', annotator='browser'); add_dataset(st, ingest('syn', progress=False))
-panel = LabelPanel(Queue(st, C, page_size=16, scorer=ZeroShot(C, {'hotdog': 'hotdog'}), refit_every=0, strategy='random', random_share=0))
+panel = LabelPanel(Queue(st, C, page_size=16, scorer=ZeroShot(C, {'hotdog': 'hotdog'}), policy=Policy('random', cold_labels=0, random_share=0, refit_every=0)))
 panel'''
 
 

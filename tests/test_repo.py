@@ -66,3 +66,10 @@ def test_log_offenders_are_found(tmp_path, monkeypatch):
     (pkg/'bad.py').write_text("q = 'SELECT id FROM events'\nstore._write(sql, rows)\nn = self.store.db.execute('x')\nfrom .store import _event")
     monkeypatch.setattr(sys.modules[__name__], 'ROOT', tmp_path)
     assert [(m, n) for m, n, _ in log_offenders()] == [('bad.py', 1), ('bad.py', 2), ('bad.py', 3), ('bad.py', 4)]
+
+
+def test_lower_layers_import_neither_torch_nor_matplotlib():
+    # the store is a SQLite log and data reads images: importing them must not pay for torch or matplotlib
+    for mod in ('hotdog.core', 'hotdog.data', 'hotdog.store'):
+        code = f"import {mod}, sys; assert 'torch' not in sys.modules and 'matplotlib' not in sys.modules, {mod!r}"
+        subprocess.run([sys.executable, '-c', code], cwd=ROOT, check=True)
