@@ -32,11 +32,13 @@ CLASSES = ['food', 'not_food']
 ROWS = ['1234567890', 'qwertyuiop', 'asdfghjkl;', 'zxcvbnm,./']
 PANEL = '''from hotdog.data import ingest
 from hotdog.store import Store, add_dataset
-from hotdog.queue import Queue, ZeroShot
+from hotdog.acquire import Policy
+from hotdog.prior import ZeroShot
+from hotdog.queue import Queue
 from hotdog.panel import LabelPanel
 C = {classes!r}
 st = Store({store!r}, annotator='bench'); add_dataset(st, ingest({manifest!r}, progress=False))
-panel = LabelPanel(Queue(st, C, mode={mode!r}, page_size={page}, scorer=ZeroShot(C, {{'food': 'food'}}), refit_every=20, strategy={strategy!r}))
+panel = LabelPanel(Queue(st, C, mode={mode!r}, page_size={page}, scorer=ZeroShot(C, {{'food': 'food'}}), policy=Policy.from_name({policy!r})))
 panel'''
 
 
@@ -95,12 +97,12 @@ def store_labels(path):
     return dict(zip(cur.path, cur.label))
 
 
-def ours(page, jl, root, examples, truth, mode, page_size, strategy, pace, run=''):
+def ours(page, jl, root, examples, truth, mode, page_size, policy, pace, run=''):
     demo = Path(demo_dataset()).parent  # a manifest lists files under its own folder
     manifest = demo/f'bench_{mode}.csv'; pd.DataFrame({'path': [str(Path(p).relative_to(demo)) for p in examples]}).to_csv(manifest, index=False)
     name = f'{mode}{run}'
     write_notebook(root/f'{name}.ipynb', [PANEL.format(classes=CLASSES, store=f'{name}.sqlite', manifest=str(manifest), mode=mode,
-                                                       page=page_size, strategy=strategy)])
+                                                       page=page_size, policy=policy)])
     open_notebook(page, jl, f'{name}.ipynb')
     page.wait_for_selector('.hotdog-panel img', timeout=120_000)
     page.evaluate('() => { window.hotdogLatencies = []; window.hotdogPhases = []; document.querySelector(".jp-InputArea").style.display = "none"; }')
@@ -142,7 +144,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--n', type=int, default=200); ap.add_argument('--page', type=int, default=40)
     ap.add_argument('--no-nodelay', action='store_true', help='stock Jupyter server (Nagle on kernel websockets)')
-    ap.add_argument('--strategy', default='entropy', help='the queue\'s ordering (see hotdog.queue.STRATEGIES)')
+    ap.add_argument('--policy', default='default', help='the queue\'s labelling policy by name (see hotdog.acquire.Policy.from_name; default: the queue\'s default)')
     ap.add_argument('--pace', type=float, default=0.2, help='share of the KLM think time the scripted annotator waits')
     ap.add_argument('--grid-runs', type=int, default=3, help='grid runs whose latencies are pooled (KLM counts come from the first)')
     args = ap.parse_args()
@@ -154,12 +156,12 @@ def main():
         assert p['matches_truth']
         res['pigeon'] = {'labels': p['labels'], 'keys': p['clicks'], 'actions': p['clicks'], 'lat': p['latencies_ms']}
         for mode in ('single', 'grid'):
-            r = ours(page, jl, root, examples, truth, mode, args.page, args.strategy, args.pace); r['actions'] = r['keys']; res[mode] = r
+            r = ours(page, jl, root, examples, truth, mode, args.page, args.policy, args.pace); r['actions'] = r['keys']; res[mode] = r
         # A grid run has few actions (a key per page and per wrong tile): repeat it on fresh stores to pool latencies.
         for k in range(2, args.grid_runs + 1):
-            res['grid']['lat'] += ours(page, jl, root, examples, truth, 'grid', args.page, args.strategy, args.pace, run=k)['lat']
+            res['grid']['lat'] += ours(page, jl, root, examples, truth, 'grid', args.page, args.policy, args.pace, run=k)['lat']
         assert page.errors == [], page.errors
-    print(f"{args.n} demo photos ({sum(v == 'food' for v in truth.values())} food), grid page {args.page}, strategy {args.strategy}, pace {args.pace}, "
+    print(f"{args.n} demo photos ({sum(v == 'food' for v in truth.values())} food), grid page {args.page}, policy {args.policy}, pace {args.pace}, "
           f"server {'stock' if args.no_nodelay else 'with hotdog.server (TCP_NODELAY)'}")
     g = res['grid']
     print(f"grid panel {g['panel_px'][0]:.0f}x{g['panel_px'][1]:.0f} px from y={g['panel_px'][2]:.0f} in a 1280x800 viewport, tiles {g['tile_px']:.0f} px")

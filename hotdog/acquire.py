@@ -58,13 +58,13 @@ def typicality(features, k: int = 20) -> np.ndarray:
 
 TYPICAL_LIMIT = 5000  # `typical` orders a random sample of this many candidates; the rest follow at random
 
-def _typical(features: np.ndarray, labelled, k: int, seed: int) -> np.ndarray:
+def _typical(features: np.ndarray, labelled_features, k: int, seed: int) -> np.ndarray:
     "Round-robin over k-means clusters (k new ones plus one per labelled item): clusters without a label first, largest first; most typical first within each."
     if len(features) > TYPICAL_LIMIT:  # the first pages matter; the nearest-neighbour search grows with the square of the pool
         perm = np.random.default_rng(seed).permutation(len(features)); head = perm[:TYPICAL_LIMIT]
-        return np.concatenate([head[_typical(np.asarray(features)[head], labelled, k, seed)], perm[TYPICAL_LIMIT:]])
+        return np.concatenate([head[_typical(np.asarray(features)[head], labelled_features, k, seed)], perm[TYPICAL_LIMIT:]])
     F = np.asarray(features, np.float32)
-    L = np.zeros((0, F.shape[1]), np.float32) if labelled is None else np.asarray(labelled, np.float32).reshape(-1, F.shape[1])
+    L = np.zeros((0, F.shape[1]), np.float32) if labelled_features is None else np.asarray(labelled_features, np.float32).reshape(-1, F.shape[1])
     k = max(1, min(k + len(L), len(F)))
     g = KMeans(k, n_init=1, random_state=seed).fit_predict(np.vstack([F, L]))
     covered, size, gF = np.isin(np.arange(k), g[len(F):]), np.bincount(g, minlength=k), g[:len(F)]
@@ -81,7 +81,7 @@ def order(probs,                     # [N, C] class probabilities of the candida
           n: int | None = None,
           features=None,             # [N, D] embeddings, for `cluster` and `typical`
           clusters: int = 10,        # k of `cluster`'s k-means; `typical`: new clusters (picks before a cluster repeats)
-          labelled=None) -> np.ndarray:  # [M, D] embeddings of the items labelled so far, for `typical`
+          labelled_features=None) -> np.ndarray:  # [M, D] embeddings of the items labelled so far, for `typical`
     "Indices of the candidates in the order to label them."
     if strategy not in STRATEGIES: raise HotdogError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
     if not 0 <= random_share <= 1: raise HotdogError(f'random_share must be between 0 and 1, not {random_share}')
@@ -93,7 +93,7 @@ def order(probs,                     # [N, C] class probabilities of the candida
     elif strategy == 'random': return rng.permutation(n)
     elif strategy == 'balanced': base = _balanced(probs)
     elif strategy == 'cluster': base = _clustered(probs, features, clusters, seed)
-    elif strategy == 'typical': base = _typical(features, labelled, clusters, seed)
+    elif strategy == 'typical': base = _typical(features, labelled_features, clusters, seed)
     elif strategy == 'confident': base = _uncertain_first(probs)[::-1]
     else: base = _uncertain_first(probs) if strategy == 'entropy' else np.lexsort((np.arange(n), margin(probs)))
     return _mix_random(base, random_share, rng)
@@ -195,15 +195,15 @@ def interleave(base: np.ndarray,   # the strategy's order (a permutation of 0..n
 @patch
 def rank(self: Policy, probs,            # [N, C] probabilities of the candidates, or None (no model and no prior)
           features,                        # [N, d] the candidates' clustering features (see `cluster_features`)
-          labelled,                        # [M, d] the labelled items' clustering features
+          labelled_features,               # [M, d] the labelled items' clustering features
           n_labelled: int, n_random: int,  # labels so far, and random picks among them
           seed: int = 0, batch: int = 10) -> tuple:  # `typical` takes a batch from that many new clusters
     "(order of the candidates, which picks are random) for the next `batch`es of labels."
     n, rng = len(features), np.random.default_rng(seed)
     how, cold = self.ordering(n_labelled, probs is not None)
-    if how == 'typical': base = order(None, 'typical', 0, seed, n, features, clusters=batch, labelled=labelled)
+    if how == 'typical': base = order(None, 'typical', 0, seed, n, features, clusters=batch, labelled_features=labelled_features)
     elif how == 'random': base = rng.permutation(n)
-    else: base = order(probs, how, 0, seed, n, features, self.clusters, labelled)
+    else: base = order(probs, how, 0, seed, n, features, self.clusters, labelled_features)
     if cold: return base, np.zeros(n, bool)  # no random control: no model to check yet
     return interleave(base, self.random_share, max(0, n_labelled - self.cold_labels), n_random, rng)
 

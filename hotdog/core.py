@@ -66,7 +66,8 @@ def cpu_has_bf16() -> bool:
     return ' avx512_bf16' in flags or ' amx_bf16' in flags
 
 def pick_precision(device: 'torch.device', want: str = 'auto') -> str:
-    "fp16 on cuda, bf16 on a CPU with native bfloat16, else fp32; or `want`."
+    "fp16 on cuda, bf16 on a CPU with native bfloat16, else fp32; or `want`; `$HOTDOG_PRECISION` overrides `auto`."
+    want = (os.environ.get('HOTDOG_PRECISION') if want == 'auto' else None) or want
     if want == 'auto': return 'fp16' if device.type == 'cuda' else 'bf16' if device.type == 'cpu' and cpu_has_bf16() else 'fp32'
     if want not in PRECISIONS: raise HotdogError(f"precision must be one of auto, {', '.join(PRECISIONS)}, not {want!r}")
     return want

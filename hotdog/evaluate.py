@@ -21,15 +21,9 @@ from sklearn.model_selection import StratifiedKFold
 from .core import HotdogError, figure
 from .data import load_image
 from .head import fit_head
+from .prior import check_classes
 
 # %% ../nbs/07_evaluate.ipynb
-def _classes(classes) -> list:
-    "Class names as a list of unique, non-empty strings; at least two."
-    classes = [str(c) for c in classes]
-    if len(classes) < 2: raise HotdogError(f'evaluation needs at least two classes, got {classes}')
-    if len(set(classes)) != len(classes) or '' in classes: raise HotdogError(f'class names must be unique and non-empty: {classes}')
-    return classes
-
 def _encode(y, classes: list) -> np.ndarray:
     "Labels `y` as indices into `classes`."
     y = [str(v) for v in y]; index = {c: i for i, c in enumerate(classes)}
@@ -92,7 +86,7 @@ class Evaluation:
                  positive: str | None = None, # the class ROC/PR are about; default: the second of two, none (macro) for more
                  ids=None,                    # item ids, e.g. content hashes; default: positions
                  paths=None):                 # image paths, for the gallery of top losses
-        self.classes = _classes(classes); self.t = _encode(y, self.classes)
+        self.classes = check_classes(classes); self.t = _encode(y, self.classes)
         self.probs = _check_probs(probs, len(self.t), self.classes)
         if len(self.t) == 0: raise HotdogError('nothing to evaluate: no labels')
         if positive is not None and positive not in self.classes: raise HotdogError(f'positive class {positive!r} is not among {self.classes}')
@@ -308,7 +302,7 @@ def out_of_fold_probs(X,                   # [N, D] embeddings
                       classes=None,        # column order; default: the sorted labels
                       folds: int = 5, seed: int = 0, l2: float = 1e-2) -> np.ndarray:
     "Probabilities [N, C] of each item from a head that did not see its label."
-    classes = _classes(sorted({str(v) for v in y}) if classes is None else classes); t = _encode(y, classes); X = np.asarray(X)
+    classes = check_classes(sorted({str(v) for v in y}) if classes is None else classes); t = _encode(y, classes); X = np.asarray(X)
     if X.ndim != 2 or len(X) != len(t): raise HotdogError(f'X has shape {X.shape}; expected ({len(t)}, D): one row per label')
     if not isinstance(folds, int) or folds < 2: raise HotdogError(f'folds must be an integer >= 2, not {folds!r}')
     counts = np.bincount(t, minlength=len(classes))
@@ -324,7 +318,7 @@ def label_issues(y,              # given labels (class names)
                  classes,        # the class names
                  ids=None) -> pd.DataFrame:  # item ids (e.g. content hashes); default: positions
     "Items whose given label is likely wrong (confident learning), most likely first, with a suggested label."
-    classes = _classes(classes); t = _encode(y, classes); P = _check_probs(probs, len(t), classes); ids = _column(ids, len(t), 'ids', np.arange(len(t)))
+    classes = check_classes(classes); t = _encode(y, classes); P = _check_probs(probs, len(t), classes); ids = _column(ids, len(t), 'ids', np.arange(len(t)))
     missing = [c for c, n in zip(classes, np.bincount(t, minlength=len(classes))) if n == 0]
     if missing: raise HotdogError(f'every class needs labelled items to find label issues; none for {missing}')
     o = find_label_issues(t, P, return_indices_ranked_by='self_confidence', n_jobs=1)

@@ -120,7 +120,7 @@ def fit_head(X, y,                        # embeddings [N, D] and their labels
         opt.zero_grad(); loss = F.cross_entropy(head(Z, lp), t, weight=w) + l2 / 2 * _penalty(head); loss.backward(); return loss
     opt.step(loss_fn); head.eval()
     head.meta = {'n_train': len(y), 'counts': [y.count(c) for c in classes], 'l2': l2, 'balance': balance,
-                 'norm': 'own' if norm is None else 'given', 'iterations': int(opt.state[next(head.net.parameters())]['n_iter']), 'loss': float(loss_fn())}
+                 'norm': 'own' if norm is None else 'given', 'iterations': int(opt.state[next(head.net.parameters())]['n_iter']), 'loss': float(loss_fn().detach())}
     return head
 
 # %% ../nbs/03b_head.ipynb

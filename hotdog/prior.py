@@ -25,7 +25,7 @@ class Scorer(Protocol):
 def check_classes(classes) -> list:
     "The class names as a list of strings; a one-line error unless there are two or more, unique and non-empty."
     classes = [str(c) for c in classes]
-    if len(classes) < 2: raise HotdogError(f'labelling needs at least two classes, got {classes}')
+    if len(classes) < 2: raise HotdogError(f'need at least two classes, got {classes}')
     if len(set(classes)) != len(classes) or '' in classes: raise HotdogError(f'class names must be unique and non-empty: {classes}')
     return classes
 

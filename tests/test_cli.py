@@ -51,3 +51,27 @@ def test_predict_prints_scores_and_survives_bad_files(tmp_path):
     assert 'truncated.jpg: corrupt or truncated image' in err and 'Traceback' not in err
     code, out, err = hotdog('predict', tmp_path/'junk'/'empty.jpg')
     assert code == 1 and 'empty file' in err
+
+
+def readme_training_lines() -> str:
+    "The README's training example, up to the `fit` call, as written there."
+    text = (Path(__file__).resolve().parents[1]/'README.md').read_text()
+    block = text.split('### Training and evaluation', 1)[1].split('```python', 1)[1].split('```', 1)[0]
+    lines = block.strip().splitlines()
+    return '\n'.join(lines[:next(i for i, l in enumerate(lines) if l.startswith('model = fit(')) + 1])
+
+
+def test_readme_training_then_predict_with_that_checkpoint(tmp_path):
+    "A user follows the README: labels in data/labels.sqlite, the training example, then `hotdog predict IMG --head` on its checkpoint."
+    from hotdog.data import ingest
+    from hotdog.store import Store, import_labels
+    root = synthetic_dataset(tmp_path/'photos', 8)
+    st = Store(tmp_path/'data'/'labels.sqlite', annotator='ana'); import_labels(st, ingest(root, progress=False)); st.close()
+    code = readme_training_lines()
+    assert "checkpoint='data/head.pt'" in code, code
+    r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    img = root/'hotdog'/'hotdog_0000.png'
+    code, out, err = hotdog('predict', img, '--head', tmp_path/'data'/'head.pt')
+    assert code == 0, err
+    assert 'head: hotdog' in out and 'not_hotdog=' in out, out

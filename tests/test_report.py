@@ -181,7 +181,7 @@ def test_templates_are_clean_and_logic_free(name):
 
 @pytest.fixture(scope='module')
 def experiment_runs(tmp_path_factory):
-    "The experiment report twice with the same tiny parameters (two classes, the hotdog prior, an entropy budget)."
+    "The experiment report twice with the same tiny parameters (two classes, the hotdog prior, a budget spent by the default policy)."
     data = synthetic_dataset(tmp_path_factory.mktemp('exp')/'syn', 15)
     root = tmp_path_factory.mktemp('reports')
     args = ('report', 'experiment', '-p', 'source', data, '-p', 'prior', 'hotdog:hotdog', '-p', 'budget', '16', '-p', 'step', '8',
@@ -212,12 +212,12 @@ def test_experiment_bad_parameter_names_itself(tmp_path):
 
 
 def test_active_learning_report(tmp_path):
-    "Learning curves on a tiny synthetic set: the curves plot, the table compares with random, metrics.json lists each strategy."
+    "Learning curves on a tiny synthetic set: the curves plot, the table compares with random, metrics.json lists each policy."
     data = synthetic_dataset(tmp_path/'syn', 15)
-    code, out, err = hotdog('report', 'active_learning', '-p', 'source', data, '-p', 'strategies', 'random entropy', '-p', 'prior', 'hotdog:hotdog',
-                            '-p', 'budget', '20', '-p', 'step', '10', '-p', 'seeds', '2', '-p', 'typical', '10', '--root', tmp_path/'reports')
+    code, out, err = hotdog('report', 'active_learning', '-p', 'source', data, '-p', 'policies', 'random10+entropy default prior10+entropy+prior30',
+                            '-p', 'prior', 'hotdog:hotdog', '-p', 'budget', '20', '-p', 'step', '10', '-p', 'seeds', '2', '--root', tmp_path/'reports')
     assert code == 0, err
     run = Path(out.strip()).parent; page = (run/'report.html').read_text()
     assert not code_shown(page) and page.count('<img') >= 1 and '&lt;Figure' not in page
     m = json.loads((run/'metrics.json').read_text())
-    assert [s['strategy'] for s in m['strategies']] == ['random', 'entropy', 'entropy+prior', 'entropy+typical'] and m['target'] <= 0.95
+    assert [s['strategy'] for s in m['strategies']] == ['random', 'random10+entropy', 'default', 'prior10+entropy+prior30'] and m['target'] <= 0.95
