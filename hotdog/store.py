@@ -98,7 +98,8 @@ class Store:
             _retry(lambda: _add_columns(db), self.path)
             _retry(lambda: db.execute('BEGIN IMMEDIATE').connection.execute('COMMIT'), self.path)  # proves we can write
         except (OSError, sqlite3.Error, HotdogError) as e:
-            msg = str(e).splitlines()[0]
+            msg = str(e).splitlines()[0].replace(f'store {display_path(self.path)}: ', '').replace('; nothing was written by this call', '')
+            if _read_only_fs(self.path.parent): msg += ' (its file system is mounted read-only)'
             raise HotdogError(msg if ' is damaged (' in msg else f'cannot open the store {display_path(self.path)} for writing: {msg}') from None
         return db
 
@@ -142,6 +143,11 @@ def _add_columns(db: sqlite3.Connection):
     have = {r[1] for r in db.execute('PRAGMA table_info(events)')}
     for col, kind in ADDED_COLUMNS.items():
         if col not in have: db.execute(f'ALTER TABLE events ADD COLUMN {col} {kind}')
+
+def _read_only_fs(folder: Path) -> bool:
+    "Whether `folder` lies on a file system mounted read-only."
+    try: return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError: return False
 
 def _quick_check(db: sqlite3.Connection, full: bool = False) -> list:
     "SQLite's own findings about the file (`quick_check`, or the slower `integrity_check`); [] when it is sound."
