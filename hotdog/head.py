@@ -196,18 +196,45 @@ def read_checkpoint(path) -> dict:
     except (KeyError, TypeError) as e: raise HotdogError(f'{path} is a damaged or unknown hotdog checkpoint (no {e})') from None
 
 # %% ../nbs/03b_head.ipynb
+def _check_parts(ck: dict):
+    "One-line errors for checkpoint parts of the wrong kind: classes, geometry, arch, meta, weights."
+    cl, a = ck.get('classes'), ck.get('arch')
+    if not isinstance(cl, (list, tuple)) or not all(isinstance(c, str) for c in cl): raise HotdogError(f"the checkpoint's classes must be a list of names, not {str(cl)[:60]!r}")
+    if ck.get('geometry') not in ('letterbox', 'crop'): raise HotdogError(f"the checkpoint's geometry must be letterbox or crop, not {str(ck.get('geometry'))[:40]!r}")
+    if not isinstance(a, dict) or a.get('kind') not in ('head', 'finetune'): raise HotdogError(f"the checkpoint's model kind must be head or finetune, not {str(a.get('kind') if isinstance(a, dict) else a)[:40]!r}")
+    if not isinstance(ck.get('meta', {}), dict): raise HotdogError(f"the checkpoint's meta must be a dict, not a {type(ck['meta']).__name__}")
+    w = ck.get('weights')
+    if not isinstance(w, dict): raise HotdogError(f"the checkpoint's weights must be a dict of tensors, not a {type(w).__name__}")
+    bad = next((k for k, v in w.items() if not isinstance(v, torch.Tensor)), None)
+    if bad is not None: raise HotdogError(f"the checkpoint's weight {bad!r} is a {type(w[bad]).__name__}, not a tensor")
+
+def _check_weights(m, weights: dict, what: str):
+    "One-line errors for weights that do not fit the model `m` (`what` describes it): missing, unexpected, or of another shape."
+    want = m.state_dict()
+    missing, extra = [k for k in want if k not in weights], [k for k in weights if k not in want]
+    if missing or extra: raise HotdogError(f"the checkpoint's weights do not fit a {what}: " + '; '.join(
+        s for s in (f"missing {', '.join(missing[:3])}" if missing else '', f"unexpected {', '.join(extra[:3])}" if extra else '') if s) + (' (another architecture?)' if len(missing) + len(extra) > 2 else ''))
+    for k, v in want.items():
+        if tuple(weights[k].shape) != tuple(v.shape):
+            rows = f' ({weights[k].shape[0]} output rows for {len(m.classes)} class names)' if k in ('net.weight', 'net.2.weight', 'head.weight') and len(weights[k].shape) and weights[k].shape[0] != v.shape[0] else ''
+            raise HotdogError(f"the checkpoint's weights do not fit a {what}: {k!r} has shape {list(weights[k].shape)}, needs {list(v.shape)}{rows}")
+
 def model_from(ck: dict):
-    "The `Head` or `FineTuned` a checkpoint dict describes, with its weights, in eval mode."
-    a = ck['arch']
-    if a['kind'] == 'finetune': m = FineTuned(ck['classes'], ck['geometry'], a['image_size'], ck['meta'])
-    else: m = Head(ck['classes'], torch.zeros(EMBED_DIM), torch.ones(EMBED_DIM), a['hidden'], a['prior'], a['fuse'], ck['geometry'], ck['meta'])
-    try: m.load_state_dict(ck['weights'])
-    except RuntimeError as e: raise HotdogError(f"the checkpoint's weights do not fit a {a['kind']} of {len(ck['classes'])} classes: {str(e).splitlines()[0]}") from None
+    "The `Head` or `FineTuned` a checkpoint dict describes, with its weights, in eval mode; one-line errors for anything that does not fit."
+    _check_parts(ck); a = ck['arch']
+    try:
+        if a['kind'] == 'finetune': m = FineTuned(ck['classes'], ck['geometry'], a['image_size'], ck.get('meta'))
+        else: m = Head(ck['classes'], torch.zeros(EMBED_DIM), torch.ones(EMBED_DIM), a['hidden'], a['prior'], a['fuse'], ck['geometry'], ck.get('meta'))
+    except (KeyError, TypeError, ValueError) as e: raise HotdogError(f"the checkpoint's arch {str(a)[:80]} does not describe a model ({type(e).__name__}: {e})") from None
+    what = f"{'finetune' if a['kind'] == 'finetune' else 'head' if not m.hidden else f'mlp head ({m.hidden} hidden)'} of {len(m.classes)} classes"
+    _check_weights(m, ck['weights'], what); m.load_state_dict(ck['weights'])
     return m.eval()
 
 def load_model(path):
     "The model saved at `path` (by `save_model` or `hotdog.train.fit`), as a `Head` or `FineTuned`."
-    return model_from(read_checkpoint(path))
+    ck = read_checkpoint(path)
+    try: return model_from(ck)
+    except HotdogError as e: raise HotdogError(f'{path}: {e}') from None
 
 # %% ../nbs/03b_head.ipynb
 def predict_batch(images,              # Items, paths or PIL images

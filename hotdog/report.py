@@ -29,6 +29,7 @@ import pandas as pd
 import torch
 
 from .core import PACKAGE_DIR, HotdogError, pick_device
+from .data import atomic_write
 
 # %% ../nbs/08_report.ipynb
 def templates_dir() -> Path:
@@ -47,6 +48,7 @@ def find_template(template) -> Path:
 
 # %% ../nbs/08_report.ipynb
 TYPES = {'int': int, 'float': float, 'bool': bool, 'str': str}
+_RANGE = re.compile(r'\bin\s*([\[(])\s*([-+0-9.e]*)\s*,\s*([-+0-9.e]*)\s*([\])])')  # `in [1, )`, `in (0, 1)` in a parameter's comment
 
 @dataclass
 class Param:
@@ -58,7 +60,17 @@ class Param:
 
     @property
     def nullable(self) -> bool: return self.default is None
-    def __str__(self): return f"{self.name}: {self.type}{' | None' if self.nullable else ''} = {self.default!r}"
+    @property
+    def range(self) -> str | None:
+        "The interval the help declares for a number, e.g. `in [1, )` or `in (0, 1)`; None when it declares none."
+        m = _RANGE.search(self.help); return m and m.group(0)[2:].strip()
+    def out_of_range(self, v) -> bool:
+        "Whether the number `v` falls outside the declared interval (NaN always does)."
+        m = _RANGE.search(self.help)
+        if not m or not isinstance(v, (int, float)) or isinstance(v, bool): return False
+        lo, hi = (float(x) if x else None for x in (m[2], m[3]))
+        return not ((lo is None or (v > lo if m[1] == '(' else v >= lo)) and (hi is None or (v < hi if m[4] == ')' else v <= hi)) and v == v)
+    def __str__(self): return f"{self.name}: {self.type}{' | None' if self.nullable else ''} = {self.default!r}" + (f' in {self.range}' if self.range else '')
 
 def _literal(src: str):
     try: return ast.literal_eval(src)
@@ -98,7 +110,7 @@ def _convert(value, p: Param):
 
 # %% ../nbs/08_report.ipynb
 def check_params(template, given: dict | None = None) -> dict:
-    "All of the template's parameters: its defaults, overridden by `given` converted to the declared types."
+    "All of the template's parameters: its defaults, overridden by `given` converted to the declared types and checked against declared ranges."
     spec, given = template_params(template), dict(given or {})
     allowed = '; '.join(map(str, spec.values()))
     for k in given:
@@ -108,6 +120,7 @@ def check_params(template, given: dict | None = None) -> dict:
         try: out[k] = _convert(v, spec[k])
         except (ValueError, SyntaxError, TypeError):
             raise HotdogError(f"parameter {k!r} must be {spec[k].type}{' or none' if spec[k].nullable else ''}, not {v!r}; allowed: {allowed}") from None
+        if spec[k].out_of_range(out[k]): raise HotdogError(f"parameter {k!r} must be in {spec[k].range} ({spec[k].help}), not {v!r}")
     return out
 
 # %% ../nbs/08_report.ipynb
@@ -150,7 +163,8 @@ def as_table(d: dict, name: str = 'value') -> pd.DataFrame:
 # %% ../nbs/08_report.ipynb
 def write_json(path, data) -> Path:
     "Write plain `data` as JSON with sorted keys (the same data gives the same bytes)."
-    Path(path).write_text(json.dumps(plain(data), indent=1, sort_keys=True) + '\n'); return Path(path)
+    with atomic_write(path) as part: part.write_text(json.dumps(plain(data), indent=1, sort_keys=True) + '\n')
+    return Path(path)
 
 def save_metrics(metrics: dict) -> pd.DataFrame:
     "Write the headline numbers to the run's metrics.json (under the runner); returns them as a table to show."
@@ -214,7 +228,8 @@ def to_html(nb_path, html_path=None, header: dict | None = None, title: str | No
     ex = HTMLExporter(template_name='lab', extra_loaders=[DictLoader({'hotdog.html.j2': _HTML_TEMPLATE})], template_file='hotdog.html.j2',
                       exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = ex.from_notebook_node(nb)
-    out = Path(html_path or Path(nb_path).with_suffix('.html')); out.write_text(body)
+    out = Path(html_path or Path(nb_path).with_suffix('.html'))
+    with atomic_write(out) as part: part.write_text(body)
     return out
 
 # %% ../nbs/08_report.ipynb
@@ -280,7 +295,7 @@ def build_index(root='reports') -> Path:
     page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>hotdog reports</title><style>{INDEX_CSS}</style></head><body>'
             f'<h1>Reports</h1><p>{len(df)} runs in {html.escape(str(root.resolve()))}. Click a column header to sort.</p>'
             + ('\n'.join(parts) or '<p>No runs yet.</p>') + f'<script>{INDEX_JS}</script></body></html>')
-    root.mkdir(parents=True, exist_ok=True); (root/'index.html').write_text(page)
+    with atomic_write(root/'index.html') as part: part.write_text(page)
     return root/'index.html'
 
 # %% ../nbs/08_report.ipynb
@@ -291,6 +306,7 @@ def new_run_dir(root, name: str) -> Path:
         d = base if i == 1 else base.with_name(f'{base.name}-{i}')
         try: d.mkdir(parents=True); return d
         except FileExistsError: continue
+        except OSError as e: raise HotdogError(f'cannot make the run folder {d}: {e.strerror or e}') from None
 
 @contextmanager
 def _env(**kv):

@@ -8,7 +8,7 @@ __all__ = ['MODELS', 'BALANCES', 'TrainConfig', 'train_config', 'training_data',
 
 # %% ../nbs/06_train.ipynb
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,12 @@ class TrainConfig:
     checkpoint: str | None = None  # write the result here
     resume: str | None = None    # continue from the model saved in this checkpoint
     progress: bool = True        # show a progress bar
+
+    def __new__(cls, *args, **kw):
+        "Refuse an unknown setting with one line (the dataclass's own `__init__` raises a TypeError)."
+        known = [f.name for f in fields(cls)]; bad = [k for k in kw if k not in known]
+        if bad: raise HotdogError(f"unknown training setting {bad[0]!r}; known: {', '.join(known)}")
+        return super().__new__(cls)
 
     def __post_init__(self):
         for k, allowed in (('model', MODELS), ('fuse', FUSIONS), ('balance', BALANCES), ('geometry', ('letterbox', 'crop'))):
@@ -163,6 +169,20 @@ def data_hash(its: list, labels: list) -> str:
     "A short hash of which items carry which labels."
     return hashlib.blake2b('\n'.join(sorted(f'{i.hash}\t{l}' for i, l in zip(its, labels))).encode(), digest_size=8).hexdigest()
 
+def _check_resume(cfg: TrainConfig, ck: dict, path):
+    "One-line errors for resuming `cfg` from a checkpoint that holds another kind of model, or no training state."
+    a, kind = ck['arch'], 'finetune' if cfg.model == 'finetune' else 'head'
+    if a.get('kind') != kind:
+        raise HotdogError(f"{path} holds a {a.get('kind')} model; resume it with model={'finetune' if a.get('kind') == 'finetune' else 'linear or mlp'}, not {cfg.model!r}")
+    if kind == 'head' and (a.get('hidden'), a.get('fuse')) != ((cfg.hidden if cfg.model == 'mlp' else 0), cfg.fuse):
+        same = f"model='mlp', hidden={a.get('hidden')}" if a.get('hidden') else "model='linear'"
+        raise HotdogError(f"{path} holds a head with hidden={a.get('hidden')}, fuse={a.get('fuse')!r}; resume it with the same ({same}, fuse={a.get('fuse')!r})")
+    ts = ck.get('train_state')
+    if kind == 'finetune' and not (isinstance(ts, dict) and isinstance(ts.get('last'), dict) and isinstance(ts.get('loop'), dict)):
+        raise HotdogError(f"{path} has no training state to resume from (it was not written by fit(model='finetune')); train anew, or load it with load_model")
+    try: model_from(ck if kind == 'head' else {**ck, 'weights': ts['last']})  # the weights fit the model
+    except HotdogError as e: raise HotdogError(f'{path}: {e}') from None
+
 def _classes(cfg: TrainConfig, labels: list, ck: dict | None) -> list:
     if ck is not None:
         unknown = sorted(set(labels) - set(ck['classes']))
@@ -218,6 +238,7 @@ def fit(cfg: TrainConfig | None = None,  # what to train; see `TrainConfig`
     "Train the model `cfg` describes on the labels in `data`; returns it as a `Head` or `FineTuned` (and writes `cfg.checkpoint`)."
     cfg = train_config(**{**(asdict(cfg) if cfg else {}), **overrides}); seed_everything(cfg.seed)
     ck = read_checkpoint(cfg.resume) if cfg.resume else None
+    if ck is not None: _check_resume(cfg, ck, cfg.resume)
     its, labels = training_data(data)
     classes = _classes(cfg, labels, ck); check_labels(labels, classes, cfg.val_share)
     tr, va = split(labels, cfg.val_share, cfg.seed)

@@ -47,8 +47,8 @@ def test_predict_prints_scores_and_survives_bad_files(tmp_path):
     make_bad_files(tmp_path/'junk')
     img = next((root/'hotdog').glob('*.png'))
     code, out, err = hotdog('predict', img, tmp_path/'junk'/'truncated.jpg')
-    assert code == 0 and 'hotdog ' in out and 'food ' in out and len(out.strip().splitlines()) == 6, out
-    assert 'truncated.jpg: corrupt or truncated image' in err and 'Traceback' not in err
+    assert code == 1 and 'hotdog ' in out and 'food ' in out and len(out.strip().splitlines()) == 6, out  # the good one printed, exit 1 for the bad one
+    assert 'truncated.jpg: corrupt or truncated image' in err and 'hotdog: 1 of 2 images failed' in err and 'Traceback' not in err
     code, out, err = hotdog('predict', tmp_path/'junk'/'empty.jpg')
     assert code == 1 and 'empty file' in err
 
