@@ -16,6 +16,7 @@ import threading
 import uuid
 import weakref
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,6 +24,7 @@ from fastcore.basics import patch
 
 from .acquire import Policy, cluster_features, page_order
 from .core import Config, HotdogError, get_config
+from .data import Item
 from .head import checkpoint, feature_stats, fit_head, model_from
 from .model import EMBED_DIM, embed
 from .prior import Blend, ZeroShot, check_classes
@@ -87,7 +89,7 @@ def _setup(self: Queue):
     else:  # a review is done with an item once its latest label is a review
         self.labelled = set(cur[cur.source == 'review'].item) & set(self.paths)
         known = dict(zip(cur.item, cur.label)); self.review = {h: l if l is not None else known.get(h) for h, l in self.review.items()}
-    self.skipped, self.randoms, self.upcoming_random = set(), set(), set()
+    self.skipped, self.randoms, self.upcoming_random, self.missing = set(), set(), set(), {}
     self.feats, self.probs, self._cfeats, self._norm, self._pool_npy, self.prior_probs = {}, {}, None, None, None, None
     self.model_name = None if self.scorer is None else self.scorer.name
     if self.scorer is not None: self._score(list(self.paths))
@@ -104,8 +106,9 @@ def _todo(self: Queue) -> list:
 def _features(self: Queue, hs: list) -> np.ndarray:
     "Embeddings of `hs`, computed once per queue (and cached on disk by `embed`)."
     need = [h for h in hs if h not in self.feats]
-    if need:
-        for h, v in zip(need, embed([self.paths[h] for h in need], self.cfg, progress=len(need) > 64)): self.feats[h] = v
+    if need:  # Items: an embedding cached under the hash needs no file, so a photo moved away since keeps its place
+        errs = {}; X = embed([Item(Path(self.paths[h]), h) for h in need], self.cfg, progress=len(need) > 64, errors=errs)
+        self.feats.update(zip(need, X)); self.missing.update({need[k]: why for k, why in errs.items()})
     return np.stack([self.feats[h] for h in hs]) if hs else np.zeros((0, EMBED_DIM), np.float32)
 
 @patch
@@ -151,6 +154,8 @@ def _make_tiles(self: Queue, hs: list) -> list:
     tiles = [_tile(h, self.paths[h], self.classes, self.probs.get(h)) for h in hs]
     if self.mode == 'grid' and tiles and all(h in self.probs for h in hs):
         tiles = [tiles[i] for i in page_order(np.stack([self.probs[h] for h in hs]))]
+    for t in tiles:  # an image that could not be read (gone, and never embedded): shown with its reason, skipped unless flipped
+        if t['item'] in self.missing: t.update(choice=None, broken=self.missing[t['item']])
     return tiles
 
 @patch
@@ -188,17 +193,28 @@ def _save(self: Queue, history: bool = True):
 def _restore(self: Queue) -> bool:
     "Resume at the saved page; False when there is nothing (usable) to resume."
     st, hist = load_state(self.store, self.key), load_state(self.store, self.key + '/history', {'undo': [], 'revisits': [], 'randoms': []})
-    if not st or st['classes'] != self.classes or st['review'] != (self.review is not None) or st['mode'] != self.mode: return False
+    if not st or st['classes'] != self.classes or st['review'] != (self.review is not None): return False
     full = lambda tiles: [{**t, 'path': self.paths[t['item']]} for t in tiles if t['item'] in self.paths]
     keep = lambda tiles: [t for t in full(tiles) if t.get('revisit') or t['item'] not in self.labelled]
-    self.page, self.ahead = keep(st['page']), keep(st['ahead'])
     self.undo_stack, self.revisits = [{**u, 'tiles': full(u['tiles'])} for u in hist['undo']], [{**u, 'tiles': full(u['tiles'])} for u in hist['revisits']]
     self.randoms = set(hist['randoms']) & set(self.paths)
+    if st['mode'] != self.mode: return self._resume_other_mode(keep(st['page']) + keep(st['ahead']))
+    self.page, self.ahead = keep(st['page']), keep(st['ahead'])
     if not self.page and not self.ahead: return False
     on = {t['item'] for t in self.page + self.ahead}
     self.upcoming = self._ordered(exclude=on)
     if not self.page: self._advance()
     self._save()
+    return True
+
+@patch
+def _resume_other_mode(self: Queue, saved: list) -> bool:
+    "Resume a position saved in the other mode: its undo history stays, the items it had on screen come first."
+    self.undo_stack += self.revisits[::-1]; self.revisits = []  # no page is being revisited now
+    first = [t['item'] for t in saved if not t.get('revisit')]
+    self.upcoming = first + self._ordered(exclude=set(first))
+    n = self.page_size if self.mode == 'grid' else 1
+    self.page = self._make_tiles(self._take(n)); self.ahead = self._make_tiles(self._take(n)); self._save()
     return True
 
 # %% ../nbs/04a_queue.ipynb
