@@ -15,7 +15,7 @@ setup(
     python_requires='>=' + c['min_python'],
     packages=find_packages(include=['hotdog', 'hotdog.*']),
     include_package_data=True,
-    package_data={'hotdog': ['*.txt', '*.json', 'static/*']},
+    package_data={'hotdog': ['*.txt', '*.json', 'static/*', 'static/voila/templates/hotdog/*']},
     install_requires=c['requirements'].split(),
     extras_require={'dev': c['dev_requirements'].split()},
     entry_points={
