@@ -48,7 +48,10 @@ def _get(url, timeout=2):
 
 @contextmanager
 def lab(root_dir, port=None, timeout=90, nodelay=True):
-    "A `jupyter lab` serving root_dir with a private profile (with hotdog.server unless nodelay=False); yields .url .token .root .log and stops it (and its kernels) at exit."
+    """A `jupyter lab` serving root_dir with a private profile; yields .url .token .root .log .extension and stops it (and its kernels) at exit.
+
+    nodelay: True enables hotdog.server, False disables it (a stock server even where the package's config enables it),
+    None leaves it to the environment's config, as a plain `jupyter lab` does. `.extension` says whether it loaded."""
     root, port, token = Path(root_dir).resolve(), port or _free_port(), secrets.token_hex(16)
     home = Path(tempfile.mkdtemp(prefix='hotdog-lab-'))
     for name, value in _SETTINGS.items():
@@ -62,7 +65,7 @@ def lab(root_dir, port=None, timeout=90, nodelay=True):
            f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={root}', '--ServerApp.port_retries=0',
            '--LabApp.expose_app_in_browser=True', '--LabApp.news_url=None',
            '--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate']
-    if nodelay: cmd.append("--ServerApp.jpserver_extensions={'hotdog.server': True}")  # see nbs/05a_server: -40 ms a key
+    if nodelay is not None: cmd.append(f"--ServerApp.jpserver_extensions={{'hotdog.server': {bool(nodelay)}}}")  # see nbs/05a_server
     log = home/'server.log'
     with open(log, 'wb') as out:
         # Own process group, so one signal reaches the server and anything it forked.
@@ -76,6 +79,7 @@ def lab(root_dir, port=None, timeout=90, nodelay=True):
             except OSError:
                 if time.monotonic() > deadline: raise RuntimeError(f'jupyter lab did not answer in {timeout}s:\n{log.read_text()[-3000:]}')
                 time.sleep(0.2)
+        jl.extension = 'hotdog.server: kernel websockets' in log.read_text()  # logged once the server has loaded extensions
         yield jl
     finally:
         _stop(jl)
