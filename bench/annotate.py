@@ -71,7 +71,7 @@ def run_grid(page, truth, cols, pace):
         els = page.locator('.hotdog-panel .hd-tile'); n = els.count()
         time.sleep(pace * (MENTAL + GLANCE * n))
         for i in range(n):
-            t = els.nth(i); shown = t.locator('.hd-lab').inner_text().split(' ')[0].split('\n')[0]
+            t = els.nth(i); shown = t.locator('.hd-lab span').inner_text().split(' ')[0].split('\n')[0]
             if shown != truth[t.get_attribute('title')]:
                 time.sleep(pace * KEY); press(page, ROWS[i // cols][i % cols]); keys += 1
         time.sleep(pace * KEY); press(page, 'Enter'); keys += 1; pages += 1; tiles += n

@@ -134,7 +134,9 @@ _JS = {
         return k && k.connectionStatus === 'connected' && k.status === 'idle' ? 'idle' : false; }}""",
     'kernel_name': f"(path) => ({_PANEL})(path).sessionContext.session?.kernel?.name ?? null",
     'change_kernel': f"async ([path, name]) => {{ await ({_PANEL})(path).sessionContext.changeKernel({{name}}); }}",
-    'layout': "() => { const s = window.jupyterapp.shell; s.collapseLeft(); s.collapseRight(); }",
+    # The notebook alone, or beside the file browser as a fresh JupyterLab opens it.
+    'layout': """(files) => { const s = window.jupyterapp.shell; s.collapseRight();
+        if (files) { s.expandLeft(); s.activateById('filebrowser'); } else s.collapseLeft(); }""",
     # runAll resolves once every cell has finished; false means a cell raised (later cells are then skipped).
     'run_all': "async () => await window.jupyterapp.commands.execute('notebook:run-all-cells')",
     'execute': f"""async ([path, code]) => {{
@@ -150,8 +152,8 @@ def _wait_idle(page, relpath, timeout):
         raise RuntimeError('a dialog is open: ' + page.inner_text('.jp-Dialog')[:300])
 
 
-def open_notebook(page, lab, relpath, kernel='hotdog', run=True, timeout=60_000):
-    "Open relpath (relative to lab.root) in a clean workspace with kernel `kernel`, give it the full width, run all cells."
+def open_notebook(page, lab, relpath, kernel='hotdog', run=True, timeout=60_000, file_browser=False):
+    "Open relpath (relative to lab.root) in a clean workspace with kernel `kernel`, give it the full width (or share it with the file browser), run all cells."
     relpath = Path(relpath).as_posix()
     # ?reset starts from an empty workspace: nothing restored from a previous run, only this notebook open.
     page.goto(f'{lab.url}/lab/tree/{quote(relpath)}?reset&token={lab.token}')
@@ -164,7 +166,7 @@ def open_notebook(page, lab, relpath, kernel='hotdog', run=True, timeout=60_000)
     if page.evaluate(_JS['kernel_name'], relpath) != kernel:
         page.evaluate(_JS['change_kernel'], [relpath, kernel])
     _wait_idle(page, relpath, timeout)
-    page.evaluate(_JS['layout'])
+    set_layout(page, file_browser)
     if run:
         ok = page.evaluate(_JS['run_all'])
         if not ok:
@@ -172,6 +174,13 @@ def open_notebook(page, lab, relpath, kernel='hotdog', run=True, timeout=60_000)
             raise RuntimeError(f'{relpath}: a cell raised:\n' + (err.last.inner_text()[-2000:] if err.count() else '(no traceback shown)'))
         _wait_idle(page, relpath, timeout)
     return page
+
+
+def set_layout(page, file_browser=False):
+    "The notebook alone in the main area, or beside the file browser (as a fresh JupyterLab opens it); waits for the layout."
+    page.evaluate(_JS['layout'], file_browser)
+    page.wait_for_function("(files) => ((document.querySelector('#jp-left-stack') || {}).offsetWidth > 0) === files", arg=file_browser)
+    page.wait_for_timeout(300)  # the panels' resize animation
 
 
 def cells(page, relpath):
