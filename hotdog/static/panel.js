@@ -172,6 +172,8 @@ function refused(p, act) {
     const d = p.root.querySelectorAll('.hd-tile')[act.i];
     if (d && d.dataset.broken !== undefined) return `this picture cannot be shown (${d.dataset.broken}): it is skipped`;
   }
+  const one = p.root.querySelector('.hd-single');
+  if (act.action === 'submit' && one && one.dataset.broken !== undefined) return `this image cannot be shown (${one.dataset.broken}): press S to skip it`;
   return null;
 }
 
