@@ -89,10 +89,13 @@ def test_server_extension_loads(tmp_path):
 
 def test_install_enables_server_extension(tmp_path):
     "A regular install puts setup.py's data file in etc/jupyter/jupyter_server_config.d, which enables hotdog.server for a plain `jupyter lab`."
-    import subprocess, sys
+    import shutil, subprocess, sys
     from jupyter_server.extension.config import ExtensionConfigManager
-    root = Path(__file__).resolve().parents[1]
-    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps', '--no-build-isolation', '--prefix', str(tmp_path/'p'), str(root)],
+    root, src = Path(__file__).resolve().parents[1], tmp_path/'src'   # a copy: the build leaves build/ and *.egg-info behind
+    src.mkdir()
+    for f in ('setup.py', 'settings.ini', 'hotdog', 'jupyter-config'):
+        (shutil.copytree if (root/f).is_dir() else shutil.copy)(root/f, src/f)
+    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps', '--no-build-isolation', '--prefix', str(tmp_path/'p'), str(src)],
                    check=True, cwd=tmp_path)
     installed = ExtensionConfigManager(read_config_path=[str(tmp_path/'p'/'etc'/'jupyter')])
     assert installed.get_jpserver_extensions() == {'hotdog.server': True}
