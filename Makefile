@@ -15,6 +15,8 @@ $(STAMP): setup.py settings.ini constraints.txt
 	$(BIN)/pip install -q --disable-pip-version-check $(TORCH)
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name hotdog --display-name 'Python (hotdog)' >/dev/null
+	# An editable install skips setup.py's data_files: enable the server extension as a regular install would.
+	$(BIN)/jupyter server extension enable --sys-prefix hotdog.server >/dev/null
 	touch $(STAMP)
 
 # apt's package lists are empty on a new machine; the demo data comes through apt.

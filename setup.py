@@ -16,6 +16,8 @@ setup(
     packages=find_packages(include=['hotdog', 'hotdog.*']),
     include_package_data=True,
     package_data={'hotdog': ['*.txt', '*.json', 'static/*', 'static/voila/templates/hotdog/*']},
+    # Enables the hotdog.server extension in every `jupyter lab` of this environment (see nbs/05a_server.ipynb).
+    data_files=[('etc/jupyter/jupyter_server_config.d', ['jupyter-config/jupyter_server_config.d/hotdog.json'])],
     install_requires=c['requirements'].split(),
     extras_require={'dev': c['dev_requirements'].split()},
     entry_points={

@@ -1,16 +1,28 @@
 """Labels per minute: pigeon vs hotdog's panel (single and grid), one JupyterLab + Chromium session, 200 demo photos.
 
 A scripted annotator that knows the true labels does the work in the browser; each tool's latency (key or click ->
-next screen painted) is measured in the page. Labels per minute are then costed with the Keystroke-Level Model:
-keystroke 0.28 s; mouse point 1.1 s + click 0.2 s; a mental decision 1.35 s per single-image label or per grid page;
-a 0.2 s glance per grid tile; plus the measured latency of every action. Prints the ratio of ours to pigeon's.
-The scripted annotator waits `--pace` times the model's think time before each action (default 0.2), so the
-tools get some of the idle time a person gives them (prefetch, refits) instead of a machine-gun of keys.
+next screen shown, every picture painted) is measured in the page. Labels per minute are then costed with the
+Keystroke-Level Model: keystroke K 0.28 s; mouse point 1.1 s + click 0.2 s; a mental decision M 1.35 s per
+single-image label or per grid page; a 0.2 s glance per grid tile; plus the measured latency of every action.
+Two costings of the grid: `klm` (one M per page) and `strict` (one more M per corrected tile: deciding that a tile
+is wrong is a decision, not only a key). Prints the ratio of ours to pigeon's under each.
 
-Usage: .venv/bin/python bench/annotate.py [--n 200] [--page 32] [--no-nodelay]
+Latency is split by kind: page turn (Enter -> next page's tiles painted), flip (tile key -> tile repainted), single
+(class key or Enter -> next image painted). The queue runs its policy as in use (`--policy default`: `Policy()`), so it
+refits in the background every `refit_every` labels: the bench reports how many page turns a refit overlapped.
+The screen may switch mode on its own (a policy may send some items one at a time): each screen is costed in its mode.
+
+The scripted annotator waits `--pace` times the model's think time before each action (default 0.2; 0 is
+back-to-back keys), so the tools get some of the idle time a person gives them (prefetch, refits).
+`--server plain` (the default) is a plain `jupyter lab`: hotdog.server is loaded only if the environment's
+config enables it (a regular install does; see nbs/05a_server.ipynb); `on`/`off` force it.
+
+Usage: .venv/bin/python bench/annotate.py [--n 200] [--page 40] [--pace 0.2] [--server plain|on|off] [--tools pigeon,single,grid]
 """
 import argparse
 import json
+import os
+import platform
 import shutil
 import sys
 import time
@@ -61,33 +73,42 @@ def press(page, key):
     before = seq(page); page.keyboard.press(key); answered(page, before)
 
 
-def done(page): return page.locator('.hotdog-panel .hd-done').count() > 0
+def on_screen(page):
+    "'grid', 'single' or 'done': what the panel shows now."
+    return page.evaluate("""() => { const r = document.querySelector('.hotdog-panel');
+      return r.querySelector('.hd-done') ? 'done' : r.querySelector('.hd-grid') ? 'grid' : 'single'; }""")
 
 
-def run_grid(page, truth, cols, pace):
-    "Flip the wrong tiles, accept the page; returns pages, keys, tiles."
-    pages = keys = tiles = 0
-    while not done(page):
-        els = page.locator('.hotdog-panel .hd-tile'); n = els.count()
-        time.sleep(pace * (MENTAL + GLANCE * n))
-        for i in range(n):
-            t = els.nth(i); shown = t.locator('.hd-lab').inner_text().split(' ')[0].split('\n')[0]
-            if shown != truth[t.get_attribute('title')]:
-                time.sleep(pace * KEY); press(page, ROWS[i // cols][i % cols]); keys += 1
-        time.sleep(pace * KEY); press(page, 'Enter'); keys += 1; pages += 1; tiles += n
-    return pages, keys, tiles
+def grid_screen(page, truth, cols, pace, c):
+    "One grid page: glance, flip the wrong tiles, accept."
+    els = page.locator('.hotdog-panel .hd-tile'); n = els.count()
+    time.sleep(pace * (MENTAL + GLANCE * n))
+    for i in range(n):
+        t = els.nth(i); want = truth[t.get_attribute('title')]
+        shown = t.locator('.hd-lab span').inner_text().split(' ')[0].split('\n')[0]
+        if shown != want: c['corrections'] += 1
+        while shown != want:  # a flip goes to the next class: as many keys as it takes
+            time.sleep(pace * KEY); press(page, ROWS[i // cols][i % cols]); c['grid_keys'] += 1
+            shown = t.locator('.hd-lab span').inner_text().split(' ')[0].split('\n')[0]
+    time.sleep(pace * KEY); press(page, 'Enter'); c['grid_keys'] += 1; c['pages'] += 1; c['tiles'] += n
 
 
-def run_single(page, truth, pace):
-    "Enter when the suggestion is right, else the class key; returns labels, keys."
-    labels = 0
-    while not done(page):
-        name = page.inner_text('.hotdog-panel .hd-name')
-        want = next(v for k, v in truth.items() if Path(k).name == name)
-        sugg = page.locator('.hotdog-panel .hd-sugg b')
-        key = 'Enter' if sugg.count() and sugg.inner_text() == want else str(CLASSES.index(want) + 1)
-        time.sleep(pace * (MENTAL + KEY)); press(page, key); labels += 1
-    return labels, labels
+def single_screen(page, truth, pace, c):
+    "One item: Enter when the suggestion is right, else its class key."
+    name = page.inner_text('.hotdog-panel .hd-name')
+    want = next(v for k, v in truth.items() if Path(k).name == name)
+    sugg = page.locator('.hotdog-panel .hd-sugg b')
+    key = 'Enter' if sugg.count() and sugg.inner_text() == want else str(CLASSES.index(want) + 1)
+    time.sleep(pace * (MENTAL + KEY)); press(page, key); c['single'] += 1; c['single_keys'] += 1
+
+
+def run_session(page, truth, cols, pace):
+    "Label until nothing is left, each screen in the mode the panel shows; returns the counts."
+    c = dict(pages=0, tiles=0, corrections=0, grid_keys=0, single=0, single_keys=0)
+    while (mode := on_screen(page)) != 'done':
+        if mode == 'grid': grid_screen(page, truth, cols, pace, c)
+        else: single_screen(page, truth, pace, c)
+    return c
 
 
 def store_labels(path):
@@ -95,6 +116,12 @@ def store_labels(path):
     st = Store(path, annotator='reader')
     cur = current_labels(st).merge(items(st)[['hash', 'path']], left_on='item', right_on='hash'); st.close()
     return dict(zip(cur.path, cur.label))
+
+
+def kind(x):
+    "What a measured key was: a page turn, a flip, or a single-mode label (None: anything else)."
+    if x['mode'] == 'grid': return {'accept': 'page turn', 'flip': 'flip'}.get(x['action'])
+    return 'single' if x['action'] in ('accept', 'submit', 'skip') else None
 
 
 def ours(page, jl, root, examples, truth, mode, page_size, policy, pace, run=''):
@@ -110,67 +137,117 @@ def ours(page, jl, root, examples, truth, mode, page_size, policy, pace, run='')
     box = page.locator('.hotdog-panel').bounding_box(); tile = page.locator('.hotdog-panel .hd-tile, .hotdog-panel .hd-big').first.bounding_box()
     screenshot(page, root/f'{name}.png')
     t = time.perf_counter()
-    if mode == 'grid': pages, keys, n = run_grid(page, truth, _cols(page_size), pace)
-    else: (n, keys), pages = run_single(page, truth, pace), 0
-    wall = time.perf_counter() - t
-    lat = page.evaluate('window.hotdogLatencies')
-    ph = page.evaluate('window.hotdogPhases')
-    for part in ('kernel', 'draw', 'paint'):
-        xs = [x[part] for x in ph]; print(f'  {mode}: {part:6} p50 {pct(xs, 50):5.1f} ms  p95 {pct(xs, 95):5.1f} ms')
-    slow = sorted(ph, key=lambda x: -(x['kernel'] + x['draw'] + x['paint']))[:3]
-    print(f'  {mode}: slowest', ', '.join('/'.join(f'{x[k]:.0f}' for k in ('kernel', 'draw', 'paint')) + f" ({x['action']})" for x in slow))
-    out = root/f'{name}_kernel_ms.json'
-    kernel_execute(page, f'{name}.ipynb', f'import json; json.dump(list(panel.timings), open({str(out)!r}, "w"))')
-    km = json.loads(out.read_text())
-    for act in ('flip', 'accept', 'submit'):
-        q = [x[1] + x[2] for x in km if x[0] == act]
-        if q: print(f'  {mode}: in the kernel, {act:6} p50 {pct(q, 50):5.1f} ms  p95 {pct(q, 95):5.1f} ms  (n={len(q)})')
+    c = run_session(page, truth, _cols(page_size), pace)
+    c['wall'] = time.perf_counter() - t
+    c['phases'] = page.evaluate('window.hotdogPhases')
+    out = root/f'{name}_kernel.json'
+    kernel_execute(page, f'{name}.ipynb', f'import json; panel.queue.wait(); json.dump({{"timings": list(panel.timings), "fits": panel.queue.fits, '
+                                          f'"policy": panel.queue.policy.name, "refit_every": panel.queue.policy.refit_every}}, open({str(out)!r}, "w"))')
+    k = json.loads(out.read_text())
+    c.update(kernel=k['timings'], fits=k['fits'], policy=k['policy'], refit_every=k['refit_every'])
     got = store_labels(root/f'{name}.sqlite')
     assert got == {p: truth[p] for p in examples}, 'the store does not hold the true labels'
-    return {'labels': n, 'keys': keys, 'pages': pages, 'lat': lat, 'wall': wall, 'panel_px': (box['width'], box['height'], box['y']),
-            'tile_px': tile['width']}
+    c.update(panel_px=(box['width'], box['height'], box['y']), tile_px=tile['width'])
+    return c
 
 
-def klm(tool, r):
-    "Seconds of annotator time for the whole run, by the Keystroke-Level Model plus measured latency."
-    mean = sum(r['lat']) / max(1, len(r['lat'])) / 1000
-    lat = r['actions'] * mean  # every action waits for its next screen (pigeon's last click has none measured: the mean)
-    if tool == 'pigeon': return r['labels'] * (POINT + CLICK + MENTAL) + lat
-    if tool == 'single': return r['keys'] * KEY + r['labels'] * MENTAL + lat
-    return r['pages'] * MENTAL + r['labels'] * GLANCE + r['keys'] * KEY + lat
+def merge(runs):
+    "Counts summed and key timings pooled over runs of one tool."
+    out = {k: sum(r[k] for r in runs) for k in ('pages', 'tiles', 'corrections', 'grid_keys', 'single', 'single_keys', 'wall', 'fits')}
+    out.update(phases=[x for r in runs for x in r['phases']], kernel=[x for r in runs for x in r['kernel']],
+               **{k: runs[0][k] for k in ('policy', 'refit_every', 'panel_px', 'tile_px')})
+    return out
+
+
+def lat(r, what):
+    "Measured ms of every key of one kind."
+    return [x['kernel'] + x['draw'] + x['paint'] for x in r['phases'] if kind(x) == what]
+
+
+def costs(r, strict, grid_only=False):
+    "Seconds of annotator time (KLM plus the measured latency of each key) and labels, for a run of our panel."
+    s = r['pages'] * MENTAL + r['tiles'] * GLANCE + r['grid_keys'] * KEY + sum(lat(r, 'page turn')) / 1000 + sum(lat(r, 'flip')) / 1000
+    if strict: s += r['corrections'] * MENTAL
+    n = r['tiles']
+    if not grid_only: s += r['single'] * MENTAL + r['single_keys'] * KEY + sum(lat(r, 'single')) / 1000; n += r['single']
+    return s, n
+
+
+def pigeon_cost(p):
+    mean = sum(p['lat']) / max(1, len(p['lat'])) / 1000
+    return p['labels'] * (POINT + CLICK + MENTAL) + p['clicks'] * mean  # the last click has no next example measured: the mean
+
+
+def cpu():
+    "The CPU's model name (Linux), else the machine type."
+    try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
+    except (OSError, StopIteration): return platform.machine()
+
+
+def report(res, args, jl, load):
+    print(f"machine: {cpu()}, {os.cpu_count()} CPUs, load average at start {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min)")
+    print(f"{args.n} demo photos ({sum(v == 'food' for v in res['truth'].values())} food), grid page {args.page}, pace {args.pace}, "
+          f"server {args.server}: hotdog.server {'loaded' if jl.extension else 'not loaded'}")
+    base = None
+    if 'pigeon' in res:
+        p = res['pigeon']; base = 60 * p['labels'] / pigeon_cost(p)
+        print(f"pigeon   {p['labels']} labels, click -> next image p50 {pct(p['lat'], 50):.0f} / p95 {pct(p['lat'], 95):.0f} ms, "
+              f"{base:.1f} labels/min (KLM)")
+    for tool in ('single', 'grid'):
+        if tool not in res: continue
+        r = res[tool]
+        print(f"{tool} runs: policy {r['policy']} (refit every {r['refit_every']} labels), {r['fits']} refits; "
+              f"{r['pages']} grid pages, {r['single']} single-mode labels, wall {r['wall']:.0f} s")
+        if tool == 'grid':
+            g = r['panel_px']; print(f"  grid panel {g[0]:.0f}x{g[1]:.0f} px from y={g[2]:.0f} in a 1280x800 viewport, tiles {r['tile_px']:.0f} px")
+        for what in ('page turn', 'flip', 'single'):
+            xs = lat(r, what)
+            if not xs: continue
+            over = [x['kernel'] + x['draw'] + x['paint'] for x in r['phases'] if kind(x) == what and x.get('fitting')]
+            print(f"  {what:9} p50 {pct(xs, 50):5.0f} ms  p95 {pct(xs, 95):5.0f} ms  max {max(xs):5.0f} ms  (n={len(xs)}; "
+                  f"{len(over)} answered while a refit ran" + (f", their p50 {pct(over, 50):.0f} / p95 {pct(over, 95):.0f} ms)" if over else ')'))
+        for mode in ('grid', 'single'):
+            xs = [x for x in r['phases'] if x['mode'] == mode]
+            if xs:
+                w = max(xs, key=lambda x: x['kernel'] + x['draw'] + x['paint'])
+                print(f"  slowest {mode} key: {w['kernel'] + w['draw'] + w['paint']:.0f} ms ({w['action']}; kernel {w['kernel']:.0f} + draw {w['draw']:.0f} + paint {w['paint']:.0f}"
+                      f"{', a refit running' if w.get('fitting') else ''})")
+        for act in ('flip', 'accept', 'submit'):
+            q = [x[1] + x[2] for x in r['kernel'] if x[0] == act]
+            if q: print(f"  in the kernel, {act:6} p50 {pct(q, 50):5.1f} ms  p95 {pct(q, 95):5.1f} ms  (n={len(q)})")
+        if r['pages']: print(f"  corrections per grid page: {r['corrections'] / r['pages']:.2f} ({r['corrections']} of {r['tiles']} tiles)")
+        rows = [('klm', False, False), ('strict', True, False)] + ([('klm, grid pages only', False, True), ('strict, grid pages only', True, True)] if r['pages'] else [])
+        for label, strict, only in rows:
+            secs, n = costs(r, strict, only)
+            if n: print(f"  {label:24} {n:4d} labels in {secs:6.1f} s: {60 * n / secs:6.1f} labels/min" + (f"  {60 * n / secs / base:5.1f}x pigeon" if base else ''))
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--n', type=int, default=200); ap.add_argument('--page', type=int, default=40)
-    ap.add_argument('--no-nodelay', action='store_true', help='stock Jupyter server (Nagle on kernel websockets)')
+    ap.add_argument('--server', choices=('plain', 'on', 'off'), default='plain',
+                    help='plain: `jupyter lab` as installed; on/off: hotdog.server forced on or off')
     ap.add_argument('--policy', default='default', help='the queue\'s labelling policy by name (see hotdog.acquire.Policy.from_name; default: the queue\'s default)')
-    ap.add_argument('--pace', type=float, default=0.2, help='share of the KLM think time the scripted annotator waits')
-    ap.add_argument('--grid-runs', type=int, default=3, help='grid runs whose latencies are pooled (KLM counts come from the first)')
+    ap.add_argument('--pace', type=float, default=0.2, help='share of the KLM think time the scripted annotator waits (0: back to back)')
+    ap.add_argument('--grid-runs', type=int, default=3, help='grid runs on fresh stores, pooled (a grid run has few keys)')
+    ap.add_argument('--tools', default='pigeon,single,grid', help='which of pigeon, single, grid to run')
     args = ap.parse_args()
+    tools = args.tools.split(',')
+    load = os.getloadavg()
     examples, truth = pick(args.n)
     root = Path(__file__).resolve().parent/'out'/'annotate'; shutil.rmtree(root, ignore_errors=True); root.mkdir(parents=True)
-    res = {}
-    with lab(root, nodelay=not args.no_nodelay) as jl, browser() as page:
-        p = label_with_pigeon(page, jl, examples, truth, CLASSES, root/'pigeon', think=args.pace * (POINT + CLICK + MENTAL))
-        assert p['matches_truth']
-        res['pigeon'] = {'labels': p['labels'], 'keys': p['clicks'], 'actions': p['clicks'], 'lat': p['latencies_ms']}
-        for mode in ('single', 'grid'):
-            r = ours(page, jl, root, examples, truth, mode, args.page, args.policy, args.pace); r['actions'] = r['keys']; res[mode] = r
-        # A grid run has few actions (a key per page and per wrong tile): repeat it on fresh stores to pool latencies.
-        for k in range(2, args.grid_runs + 1):
-            res['grid']['lat'] += ours(page, jl, root, examples, truth, 'grid', args.page, args.policy, args.pace, run=k)['lat']
+    res = {'truth': truth}
+    with lab(root, nodelay={'plain': None, 'on': True, 'off': False}[args.server]) as jl, browser() as page:
+        if 'pigeon' in tools:
+            p = label_with_pigeon(page, jl, examples, truth, CLASSES, root/'pigeon', think=args.pace * (POINT + CLICK + MENTAL))
+            assert p['matches_truth']
+            res['pigeon'] = {'labels': p['labels'], 'clicks': p['clicks'], 'lat': p['latencies_ms']}
+        if 'single' in tools: res['single'] = merge([ours(page, jl, root, examples, truth, 'single', args.page, args.policy, args.pace)])
+        if 'grid' in tools:
+            res['grid'] = merge([ours(page, jl, root, examples, truth, 'grid', args.page, args.policy, args.pace, run=k or '')
+                                 for k in range(args.grid_runs)])
         assert page.errors == [], page.errors
-    print(f"{args.n} demo photos ({sum(v == 'food' for v in truth.values())} food), grid page {args.page}, policy {args.policy}, pace {args.pace}, "
-          f"server {'stock' if args.no_nodelay else 'with hotdog.server (TCP_NODELAY)'}")
-    g = res['grid']
-    print(f"grid panel {g['panel_px'][0]:.0f}x{g['panel_px'][1]:.0f} px from y={g['panel_px'][2]:.0f} in a 1280x800 viewport, tiles {g['tile_px']:.0f} px")
-    print(f"{'tool':8} {'labels':>6} {'actions':>7} {'act/label':>9} {'p50 ms':>7} {'p95 ms':>7} {'n lat':>5} {'KLM s':>7} {'labels/min':>10} {'vs pigeon':>9}")
-    base = None
-    for tool in ('pigeon', 'single', 'grid'):
-        r = res[tool]; secs = klm(tool, r); lpm = 60 * r['labels'] / secs; base = base or lpm
-        print(f"{tool:8} {r['labels']:6d} {r['actions']:7d} {r['actions'] / r['labels']:9.2f} {pct(r['lat'], 50):7.0f} {pct(r['lat'], 95):7.0f} {len(r['lat']):5d} "
-              f"{secs:7.1f} {lpm:10.1f} {lpm / base:8.1f}x")
+        report(res, args, jl, load)
     print('screenshots and notebooks in', root)
 
 

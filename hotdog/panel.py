@@ -125,10 +125,22 @@ def _prefetch(self: LabelPanel):
         self._hint = f'could not prepare the next page: {e}'
 
 @patch
+def _check_shown(self: LabelPanel, msg: dict):
+    "Refuse an accept of a page other than the one the browser painted (`shown`), or a flip or class key on a tile it cannot show."
+    tiles = self.queue.view()['tiles']
+    if msg['action'] == 'accept' and 'shown' in msg and [list(x) for x in msg['shown']] != [[t['item'], t['choice']] for t in tiles]:
+        raise HotdogError('the page changed since the screen showed it: nothing was written, look at it again')
+    if msg['action'] == 'flip' and 0 <= int(msg['i']) < len(tiles) and tiles[int(msg['i'])].get('broken'):
+        raise HotdogError(f"tile {msg['i']} cannot be shown ({tiles[int(msg['i'])]['broken']}): it is skipped")
+    if msg['action'] == 'submit' and tiles and tiles[0].get('broken'):
+        raise HotdogError(f"this image cannot be shown ({tiles[0]['broken']}): press S to skip it")
+
+@patch
 def _act(self: LabelPanel, msg: dict):
     "Apply one action (a browser message, or a thumbnail that cannot be made) to the queue."
     a, q = msg.get('action'), self.queue
     if a not in ACTIONS: raise HotdogError(f'unknown action {a!r}')
+    if a in ('accept', 'flip', 'submit'): self._check_shown(msg)
     if a == 'flip': q.flip(int(msg['i']), None) if msg.get('skip') else q.flip(int(msg['i']))
     elif a == 'submit': q.submit(msg['label'])
     elif a == 'mode': q.set_mode(msg['mode'])

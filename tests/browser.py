@@ -48,7 +48,10 @@ def _get(url, timeout=2):
 
 @contextmanager
 def lab(root_dir, port=None, timeout=90, nodelay=True):
-    "A `jupyter lab` serving root_dir with a private profile (with hotdog.server unless nodelay=False); yields .url .token .root .log and stops it (and its kernels) at exit."
+    """A `jupyter lab` serving root_dir with a private profile; yields .url .token .root .log .extension and stops it (and its kernels) at exit.
+
+    nodelay: True enables hotdog.server, False disables it (a stock server even where the package's config enables it),
+    None leaves it to the environment's config, as a plain `jupyter lab` does. `.extension` says whether it loaded."""
     root, port, token = Path(root_dir).resolve(), port or _free_port(), secrets.token_hex(16)
     home = Path(tempfile.mkdtemp(prefix='hotdog-lab-'))
     for name, value in _SETTINGS.items():
@@ -62,7 +65,7 @@ def lab(root_dir, port=None, timeout=90, nodelay=True):
            f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={root}', '--ServerApp.port_retries=0',
            '--LabApp.expose_app_in_browser=True', '--LabApp.news_url=None',
            '--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate']
-    if nodelay: cmd.append("--ServerApp.jpserver_extensions={'hotdog.server': True}")  # see nbs/05a_server: -40 ms a key
+    if nodelay is not None: cmd.append(f"--ServerApp.jpserver_extensions={{'hotdog.server': {bool(nodelay)}}}")  # see nbs/05a_server
     log = home/'server.log'
     with open(log, 'wb') as out:
         # Own process group, so one signal reaches the server and anything it forked.
@@ -76,6 +79,7 @@ def lab(root_dir, port=None, timeout=90, nodelay=True):
             except OSError:
                 if time.monotonic() > deadline: raise RuntimeError(f'jupyter lab did not answer in {timeout}s:\n{log.read_text()[-3000:]}')
                 time.sleep(0.2)
+        jl.extension = 'hotdog.server: kernel websockets' in log.read_text()  # logged once the server has loaded extensions
         yield jl
     finally:
         _stop(jl)
@@ -130,7 +134,9 @@ _JS = {
         return k && k.connectionStatus === 'connected' && k.status === 'idle' ? 'idle' : false; }}""",
     'kernel_name': f"(path) => ({_PANEL})(path).sessionContext.session?.kernel?.name ?? null",
     'change_kernel': f"async ([path, name]) => {{ await ({_PANEL})(path).sessionContext.changeKernel({{name}}); }}",
-    'layout': "() => { const s = window.jupyterapp.shell; s.collapseLeft(); s.collapseRight(); }",
+    # The notebook alone, or beside the file browser as a fresh JupyterLab opens it.
+    'layout': """(files) => { const s = window.jupyterapp.shell; s.collapseRight();
+        if (files) { s.expandLeft(); s.activateById('filebrowser'); } else s.collapseLeft(); }""",
     # runAll resolves once every cell has finished; false means a cell raised (later cells are then skipped).
     'run_all': "async () => await window.jupyterapp.commands.execute('notebook:run-all-cells')",
     'execute': f"""async ([path, code]) => {{
@@ -146,8 +152,8 @@ def _wait_idle(page, relpath, timeout):
         raise RuntimeError('a dialog is open: ' + page.inner_text('.jp-Dialog')[:300])
 
 
-def open_notebook(page, lab, relpath, kernel='hotdog', run=True, timeout=60_000):
-    "Open relpath (relative to lab.root) in a clean workspace with kernel `kernel`, give it the full width, run all cells."
+def open_notebook(page, lab, relpath, kernel='hotdog', run=True, timeout=60_000, file_browser=False):
+    "Open relpath (relative to lab.root) in a clean workspace with kernel `kernel`, give it the full width (or share it with the file browser), run all cells."
     relpath = Path(relpath).as_posix()
     # ?reset starts from an empty workspace: nothing restored from a previous run, only this notebook open.
     page.goto(f'{lab.url}/lab/tree/{quote(relpath)}?reset&token={lab.token}')
@@ -160,7 +166,7 @@ def open_notebook(page, lab, relpath, kernel='hotdog', run=True, timeout=60_000)
     if page.evaluate(_JS['kernel_name'], relpath) != kernel:
         page.evaluate(_JS['change_kernel'], [relpath, kernel])
     _wait_idle(page, relpath, timeout)
-    page.evaluate(_JS['layout'])
+    set_layout(page, file_browser)
     if run:
         ok = page.evaluate(_JS['run_all'])
         if not ok:
@@ -168,6 +174,13 @@ def open_notebook(page, lab, relpath, kernel='hotdog', run=True, timeout=60_000)
             raise RuntimeError(f'{relpath}: a cell raised:\n' + (err.last.inner_text()[-2000:] if err.count() else '(no traceback shown)'))
         _wait_idle(page, relpath, timeout)
     return page
+
+
+def set_layout(page, file_browser=False):
+    "The notebook alone in the main area, or beside the file browser (as a fresh JupyterLab opens it); waits for the layout."
+    page.evaluate(_JS['layout'], file_browser)
+    page.wait_for_function("(files) => ((document.querySelector('#jp-left-stack') || {}).offsetWidth > 0) === files", arg=file_browser)
+    page.wait_for_timeout(300)  # the panels' resize animation
 
 
 def cells(page, relpath):

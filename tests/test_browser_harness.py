@@ -85,3 +85,18 @@ def test_server_extension_loads(tmp_path):
     with lab(tmp_path) as jl:
         log = jl.log.read_text()
     assert 'hotdog.server: kernel websockets send without delay' in log, log[-2000:]
+
+
+def test_install_enables_server_extension(tmp_path):
+    "A regular install puts setup.py's data file in etc/jupyter/jupyter_server_config.d, which enables hotdog.server for a plain `jupyter lab`."
+    import shutil, subprocess, sys
+    from jupyter_server.extension.config import ExtensionConfigManager
+    root, src = Path(__file__).resolve().parents[1], tmp_path/'src'   # a copy: the build leaves build/ and *.egg-info behind
+    src.mkdir()
+    for f in ('setup.py', 'settings.ini', 'hotdog', 'jupyter-config'):
+        (shutil.copytree if (root/f).is_dir() else shutil.copy)(root/f, src/f)
+    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps', '--no-build-isolation', '--prefix', str(tmp_path/'p'), str(src)],
+                   check=True, cwd=tmp_path)
+    installed = ExtensionConfigManager(read_config_path=[str(tmp_path/'p'/'etc'/'jupyter')])
+    assert installed.get_jpserver_extensions() == {'hotdog.server': True}
+    assert ExtensionConfigManager(read_config_path=[str(tmp_path)]).get_jpserver_extensions() == {}  # nothing without it

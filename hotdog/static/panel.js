@@ -1,6 +1,8 @@
 // The labelling panel's view. It draws what the kernel sends in `view` and forwards keys
 // and clicks; it holds no labels. A key changes the screen only when the kernel answers,
 // which it does after the label is committed to SQLite.
+// A screen counts as shown once every tile's picture is painted (or the reason it cannot be): until then it stays
+// hidden and the keys that label (accept, flip, a class) do nothing, so nobody labels a picture they did not see.
 //
 // Hand-written (not generated from a notebook); the kernel side and the `view` contract are in nbs/05_panel.ipynb.
 // Layout: constants, then pure builders (view -> HTML string), then the panel's state `p` and the functions
@@ -18,6 +20,8 @@ const CLASS_CODES = ['Digit1', 'Digit2', 'Digit3', 'Digit4', 'Digit5', 'Digit6',
   'KeyQ', 'KeyW', 'KeyE', 'KeyR', 'KeyT', 'KeyY', 'KeyU', 'KeyI', 'KeyO', 'KeyP'];
 
 const KEEP = 400;  // images kept in the browser (a few pages each way)
+const SEEING = new Set(['accept', 'flip', 'submit']);  // actions that label what is on screen: only once it is shown
+const MIN_ROW = 64;  // px: tiles shrink to fit the window's height down to this; the width always fits
 
 function tileCode(i, cols) { return ROWS[Math.floor(i / cols)][i % cols]; }
 function color(v, c) { return c === null || c === undefined ? '#868e96' : COLORS[v.classes.indexOf(c) % COLORS.length]; }
@@ -49,15 +53,17 @@ function actionFor(e, v, cols) {
 function buildTileLabel(t) {
   const changed = t.choice !== t.suggestion;
   const conf = t.confidence === null || changed ? '' : pct(t.confidence);
-  return `${t.choice === null ? 'skip' : esc(t.choice)}${changed ? ' ✎' : ''}<i>${conf}</i>`;
+  return `<span>${t.choice === null ? 'skip' : esc(t.choice)}${changed ? ' ✎' : ''}</span><i>${conf}</i>`;
 }
+
+function itemAttrs(t) { return ` data-item="${esc(t.item)}"${t.broken ? ` data-broken="${esc(t.broken)}"` : ''}`; }
 
 function buildTile(v, t, i, urls) {
   const url = urls.get(imageKey(t.item, v.thumb));
   const changed = t.choice !== t.suggestion;
   const img = t.broken ? `<div class="hd-broken">cannot show: ${esc(t.broken)}</div>`
     : url ? `<img src="${url}" data-key="${imageKey(t.item, v.thumb)}" alt="">` : '<div class="hd-broken">loading…</div>';
-  return `<div class="hd-tile${changed ? ' hd-changed' : ''}${t.choice === null ? ' hd-skip' : ''}" style="--c:${color(v, t.choice)}" data-act="${esc(JSON.stringify({ action: 'flip', i }))}" title="${esc(t.path)}">
+  return `<div class="hd-tile${changed ? ' hd-changed' : ''}${t.choice === null ? ' hd-skip' : ''}" style="--c:${color(v, t.choice)}"${itemAttrs(t)} data-act="${esc(JSON.stringify({ action: 'flip', i }))}" title="${esc(t.path)}">
       ${img}<span class="hd-cap">${CAP(tileCode(i, cols(v)))}</span>
       <span class="hd-lab">${buildTileLabel(t)}</span></div>`;
 }
@@ -80,7 +86,7 @@ function buildSingle(v, urls) {
   const t = v.tiles[0], url = urls.get(imageKey(t.item, v.big));
   const img = t.broken ? `<div class="hd-broken hd-big">cannot show: ${esc(t.broken)}<br>press S to skip</div>`
     : url ? `<img class="hd-big" src="${url}" data-key="${imageKey(t.item, v.big)}" alt="">` : '<div class="hd-broken hd-big">loading…</div>';
-  return `<div class="hd-single">${img}<div class="hd-side"><div class="hd-name">${esc(t.path.split('/').pop())}</div>
+  return `<div class="hd-single"${itemAttrs(t)}>${img}<div class="hd-side"><div class="hd-name">${esc(t.path.split('/').pop())}</div>
       <div class="hd-sugg">${buildSuggestion(v, t)}</div><div class="hd-btns">${buildClassButtons(v, t)}</div>
       <button class="hd-btn hd-ghost" data-act='{"action":"accept"}'><kbd>Enter</kbd> accept suggestion</button>
       <button class="hd-btn hd-ghost" data-act='{"action":"skip"}'><kbd>S</kbd> skip</button></div></div>`;
@@ -131,6 +137,10 @@ function newPanel(model, el) {
     hintTimer: null,
     prebuilt: null,         // the next grid page, built off-screen: {key, el}
     drawn: '',              // what the screen shows, to tell a new page from flipped tiles
+    shown: false,           // every picture of the screen is painted: the labelling keys work
+    gen: 0,                 // counts screens drawn, so a late check of an old screen changes nothing
+    waiters: [],            // called in the frame that paints the screen, once it is shown
+    shape: '',              // columns, rows and sizes the tile side was fitted for
   };
 }
 
@@ -140,13 +150,47 @@ function showHint(p, text) {
   clearTimeout(p.hintTimer); p.hintTimer = setTimeout(() => h.classList.remove('on'), 2500);
 }
 
+function onScreen(p) { return [...p.root.querySelectorAll('[data-item]')].map((d) => d.dataset.item).join(','); }
+
 function send(p, act) {
-  p.pending = { ...act, t0: performance.now() };
+  const v = p.model.get('view');
+  p.pending = { ...act, t0: performance.now(), mode: v.mode, fitting: !!v.fitting };
   p.root.classList.add('hd-saving');
-  p.model.send({ type: 'act', ...act, seq: (p.model.get('view').seq || 0) });
+  const msg = { type: 'act', ...act, seq: (v.seq || 0) };
+  delete msg.page;
+  // Accept names the page as painted, item by item with its choice: the kernel writes nothing if its page differs.
+  if (act.action === 'accept') msg.shown = v.tiles.map((t) => [t.item, t.choice]);
+  p.model.send(msg);
 }
 
-function request(p, act) { if (p.pending) p.queue.push(act); else send(p, act); }
+function refused(p, act) {
+  // Why a labelling key cannot act now, or null when it can.
+  if (!SEEING.has(act.action)) return null;
+  if (!p.shown) return 'wait: the pictures are still loading';
+  if (act.page !== onScreen(p)) return 'a key pressed on the previous screen was dropped: look at this one first';
+  if (act.action === 'flip') {
+    const d = p.root.querySelectorAll('.hd-tile')[act.i];
+    if (d && d.dataset.broken !== undefined) return `this picture cannot be shown (${d.dataset.broken}): it is skipped`;
+  }
+  const one = p.root.querySelector('.hd-single');
+  if (act.action === 'submit' && one && one.dataset.broken !== undefined) return `this image cannot be shown (${one.dataset.broken}): press S to skip it`;
+  return null;
+}
+
+function sendNext(p) {
+  // Send the oldest waiting key that still applies to the screen; drop the others with a hint.
+  while (!p.pending && p.queue.length) {
+    const act = p.queue.shift(), why = refused(p, act);
+    if (why) showHint(p, why); else send(p, act);
+  }
+}
+
+function request(p, act) {
+  act.page = onScreen(p);  // the screen the key was meant for
+  if (p.pending) { p.queue.push(act); return; }
+  const why = refused(p, act);
+  if (why) showHint(p, why); else send(p, act);
+}
 
 function keyHandler(p) {
   return (e) => {
@@ -192,14 +236,18 @@ function onImages(p, msg, buffers) {
   if (msg.type !== 'images') return;
   msg.items.forEach((key, j) => { if (!p.urls.has(key)) addImage(p, key, buffers[j]); });
   forgetOldImages(p);
+  if (screenKey(p, p.model.get('view')) !== p.drawn) draw(p);   // pictures the screen was waiting for
   setTimeout(() => prebuild(p), 0);
 }
 
 function useDecoded(p, scope) {
-  // Put the pre-decoded <img> elements in place of fresh ones: no decoding on the key's path.
+  // Put the pre-decoded <img> elements in place of fresh ones: no decoding on the key's path. An element already in
+  // the document (on screen, or in the page built ahead) stays where it is: taking it would blank that tile.
   scope.querySelectorAll('img[data-key]').forEach((im) => {
     const ready = p.decoded.get(im.dataset.key);
-    if (ready && ready !== im) { ready.className = im.className; ready.dataset.key = im.dataset.key; im.replaceWith(ready); }
+    if (ready && ready !== im && !ready.isConnected && !(p.prebuilt && p.prebuilt.el.contains(ready))) {
+      ready.className = im.className; ready.dataset.key = im.dataset.key; im.replaceWith(ready);
+    }
   });
 }
 
@@ -211,11 +259,15 @@ function prebuild(p) {
   // The next grid page, built (and its images put in) while the annotator looks at this one.
   const v = p.model.get('view'), ahead = p.model.get('ahead');
   if (!v || v.mode !== 'grid' || !ahead || !ahead.length) return;
+  // Until the kernel's next page arrives, `ahead` may still be the page on screen: never build that one again.
+  const here = new Set(v.tiles.map((t) => t.item));
+  if (ahead.some((t) => here.has(t.item))) return;
   if (!ahead.every((t) => t.broken || p.urls.has(imageKey(t.item, v.thumb)))) return;
   const key = pageKey(ahead);
   if (p.prebuilt && p.prebuilt.key === key) return;
   const holder = document.createElement('div');
   holder.innerHTML = buildGrid({ ...v, tiles: ahead }, p.urls);
+  release(p.prebuilt);
   useDecoded(p, holder);
   p.prebuilt = { key, el: holder.firstElementChild };
 }
@@ -234,26 +286,105 @@ function patchTiles(p, v) {
   redrawStatus(p, v);
 }
 
+function release(pre) {
+  // A page built ahead that will not be shown gives its decoded images back (useDecoded never takes one from it).
+  if (pre) pre.el.querySelectorAll('img').forEach((im) => im.remove());
+}
+
 function swapPrebuilt(p, v) {
   // The page was ready: swap it in. False when it was not.
-  const grid = p.root.querySelector('.hd-grid');
-  if (!(v.mode === 'grid' && grid && p.prebuilt && p.prebuilt.key === pageKey(v.tiles))) return false;
-  grid.replaceWith(p.prebuilt.el); p.prebuilt = null;
+  const grid = p.root.querySelector('.hd-grid'), pre = p.prebuilt;
+  p.prebuilt = null;
+  if (!(v.mode === 'grid' && grid && pre && pre.key === pageKey(v.tiles))) { release(pre); return false; }
+  grid.replaceWith(pre.el);
   redrawStatus(p, v);
   return true;
 }
 
-function fitTiles(p, v) {
-  // Tiles as large as the notebook's width allows (up to the kernel's size), never under 96 px.
-  const fit = Math.floor((p.root.clientWidth - 24 - 6 * (cols(v) - 1)) / cols(v));
-  p.root.style.setProperty('--hd-tile', Math.max(96, Math.min(v.tile_px || 160, fit || 160)) + 'px');
+// ---- Fitting the grid: the panel measures its own width (and the height of what scrolls it), never assumes one.
+
+function scroller(el) {
+  // The outermost ancestor that scrolls vertically (a notebook's window in JupyterLab), or null for the page itself.
+  // Not the nearest: an output area may say `overflow: auto` and still grow with its content.
+  let found = null;
+  for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+    const o = getComputedStyle(a).overflowY;
+    if ((o === 'auto' || o === 'scroll') && a.clientHeight > 0) found = a;
+  }
+  return found;
 }
 
-function drawScreen(p, v) {
+function fitTiles(p, measured) {
+  // Tile side: the whole grid within the panel's width (always) and within the visible height (down to MIN_ROW).
+  // Measured again when a size changed (`measured`) or the grid's shape did; otherwise a new page reads no layout.
+  const v = p.model.get('view'), grid = p.root.querySelector('.hd-grid');
+  if (!v || v.mode !== 'grid' || !grid || !v.tiles.length) return;
+  const c = cols(v), rows = Math.ceil(v.tiles.length / c), gap = 6;
+  const shape = `${c}x${rows}:${v.tile_px}`;
+  if (!measured && shape === p.shape) return;
+  p.shape = shape;
+  const cs = getComputedStyle(p.root);
+  const inner = p.root.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+  const byWidth = Math.floor((inner - gap * (c - 1)) / c);
+  const sc = scroller(p.root), high = Math.min(window.innerHeight, sc ? sc.clientHeight : Infinity);
+  const chrome = p.root.offsetHeight - grid.offsetHeight + 8;   // status, legend, padding and borders
+  const byHeight = Math.floor((high - chrome - gap * (rows - 1)) / rows);
+  const side = Math.max(1, Math.min(v.tile_px || 160, byWidth, Math.max(MIN_ROW, byHeight)));
+  p.root.style.setProperty('--hd-tile', side + 'px');
+  p.root.dataset.tile = String(side);
+  p.root.classList.toggle('hd-small', side < 90);   // no room for the confidence beside the class
+}
+
+function watchSize(p) {
+  // Refit when the panel's width or the height of what scrolls it changes (a side bar opens, the window resizes).
+  const ro = new ResizeObserver(() => fitTiles(p, true));
+  ro.observe(p.root);
+  const sc = scroller(p.root); if (sc) ro.observe(sc);
+  return ro;
+}
+
+// ---- A screen is shown once every tile's picture is painted.
+
+function painted(im) { return !!im && im.isConnected && im.complete && im.naturalWidth > 0; }
+
+function allPainted(p) {
+  // Every tile on screen shows its picture, or the reason it cannot.
+  const v = p.model.get('view');
+  if (!v || !v.tiles || !v.tiles.length) return true;
+  const els = [...p.root.querySelectorAll('[data-item]')];
+  return els.length === v.tiles.length && els.every((d) => d.dataset.broken !== undefined || painted(d.querySelector('img')));
+}
+
+function setShown(p) {
+  p.shown = true; p.root.classList.remove('hd-wait');
+  p.root.dataset.shown = onScreen(p);
+  const w = p.waiters; p.waiters = [];
+  if (w.length) requestAnimationFrame(() => w.forEach((f) => f()));   // the frame that paints it
+}
+
+function checkShown(p, retried) {
+  // Called after each new screen: show it now if every picture is there, else hide it until they are decoded.
+  const gen = ++p.gen;
+  if (allPainted(p)) { setShown(p); return; }
+  p.shown = false; p.root.classList.add('hd-wait');
+  const imgs = [...p.root.querySelectorAll('[data-item] img')].map((im) => im.decode().catch(() => {}));
+  Promise.all(imgs).then(() => {
+    if (gen !== p.gen) return;                 // another screen since
+    if (allPainted(p)) { setShown(p); return; }
+    // A picture is missing though its bytes are here (an element taken elsewhere): draw the screen afresh.
+    const v = p.model.get('view'), size = v.mode === 'grid' ? v.thumb : v.big;
+    if (!retried && v.tiles.every((t) => t.broken || p.urls.has(imageKey(t.item, size)))) drawScreen(p, v, true);
+  });                                          // else the missing bytes come in an `images` message, which redraws
+}
+
+function whenShown(p) { return new Promise((r) => { if (p.shown) requestAnimationFrame(() => r()); else p.waiters.push(r); }); }
+
+function drawScreen(p, v, retried) {
   p.root.innerHTML = buildScreen(v, p.urls, p.model.get('stats'));
-  fitTiles(p, v);
+  fitTiles(p);
   useDecoded(p, p.root);
   if (v.hint) showHint(p, v.hint);
+  checkShown(p, retried);
 }
 
 function screenKey(p, v) {
@@ -269,34 +400,28 @@ function draw(p) {
   const page = screenKey(p, v), plain = v && !v.hint && !v.error;
   if (plain && v.mode === 'grid' && page && page === p.drawn) { patchTiles(p, v); return; }
   p.drawn = page;
-  if (plain && swapPrebuilt(p, v)) return;
+  if (plain && swapPrebuilt(p, v)) { fitTiles(p); checkShown(p); return; }
   if (!v || !v.classes) { p.root.innerHTML = '<div class="hd-status">starting…</div>'; return; }
   drawScreen(p, v);
 }
 
-function settled(root) {
-  // The screen is ready when its images are decoded and a frame is painted.
-  const imgs = [...root.querySelectorAll('img')].filter((im) => !im.complete).map((im) => im.decode().catch(() => {}));
-  return Promise.all(imgs).then(() => new Promise((r) => requestAnimationFrame(() => r())));
-}
-
-function measure(p, tView, tDrawn) {
-  // Key -> next screen painted, and its phases: the benchmarks and browser tests read these.
-  const t0 = p.pending.t0, action = p.pending.action;
+function measure(p, tView, tDrawn, answer) {
+  // Key -> next screen shown (every picture painted), and its phases: the benchmarks and browser tests read these.
+  const { t0, action, mode, fitting } = p.pending;
   p.pending = null; p.root.classList.remove('hd-saving');
-  settled(p.root).then(() => {
+  whenShown(p).then(() => {
     const t = performance.now();
     window.hotdogLatencies.push(t - t0);
-    window.hotdogPhases.push({ kernel: tView - t0, draw: tDrawn - tView, paint: t - tDrawn, action });
-    p.root.dataset.answered = String(p.model.get('view').seq);
+    window.hotdogPhases.push({ kernel: tView - t0, draw: tDrawn - tView, paint: t - tDrawn, action, mode, fitting: fitting || !!answer.fitting });
+    p.root.dataset.answered = String(answer.seq);
   });
 }
 
 function onView(p) {
   const tView = performance.now();
   draw(p);
-  if (p.pending) measure(p, tView, performance.now());
-  if (p.queue.length) send(p, p.queue.shift());
+  if (p.pending) measure(p, tView, performance.now(), p.model.get('view'));
+  sendNext(p);
   setTimeout(() => prebuild(p), 30);   // after this screen is painted
 }
 
@@ -317,8 +442,9 @@ function render({ model, el }) {
   p.root.addEventListener('focus', () => p.root.classList.remove('hd-blur'));
   p.root.addEventListener('blur', () => p.root.classList.add('hd-blur'));
   draw(p);
+  const ro = watchSize(p);
   model.send({ type: 'hello' });           // a new view asks for the images of what is on screen
   setTimeout(() => p.root.focus(), 0);
-  return () => { p.urls.forEach((u) => URL.revokeObjectURL(u)); p.decoded.clear(); };
+  return () => { ro.disconnect(); p.urls.forEach((u) => URL.revokeObjectURL(u)); p.decoded.clear(); };
 }
 export default { render };
