@@ -89,14 +89,20 @@ def test_server_extension_loads(tmp_path):
 
 def test_install_enables_server_extension(tmp_path):
     "A regular install puts setup.py's data file in etc/jupyter/jupyter_server_config.d, which enables hotdog.server for a plain `jupyter lab`."
-    import shutil, subprocess, sys
+    import shutil, subprocess, sys, zipfile
     from jupyter_server.extension.config import ExtensionConfigManager
     root, src = Path(__file__).resolve().parents[1], tmp_path/'src'   # a copy: the build leaves build/ and *.egg-info behind
     src.mkdir()
     for f in ('setup.py', 'settings.ini', 'hotdog', 'jupyter-config'):
         (shutil.copytree if (root/f).is_dir() else shutil.copy)(root/f, src/f)
-    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps', '--no-build-isolation', '--prefix', str(tmp_path/'p'), str(src)],
+    # a wheel, not `pip install --prefix`: that would first uninstall this environment's own (editable) hotdog
+    subprocess.run([sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps', '--no-build-isolation', '-w', str(tmp_path/'w'), str(src)],
                    check=True, cwd=tmp_path)
+    wheel = zipfile.ZipFile(next((tmp_path/'w').glob('hotdog-*.whl')))
+    data = [n for n in wheel.namelist() if n.endswith('/data/etc/jupyter/jupyter_server_config.d/hotdog.json')]
+    assert len(data) == 1, wheel.namelist()  # what an install puts under <prefix>/etc/jupyter/jupyter_server_config.d
+    conf = tmp_path/'p'/'etc'/'jupyter'/'jupyter_server_config.d'; conf.mkdir(parents=True)
+    (conf/'hotdog.json').write_bytes(wheel.read(data[0]))
     installed = ExtensionConfigManager(read_config_path=[str(tmp_path/'p'/'etc'/'jupyter')])
     assert installed.get_jpserver_extensions() == {'hotdog.server': True}
     assert ExtensionConfigManager(read_config_path=[str(tmp_path)]).get_jpserver_extensions() == {}  # nothing without it
