@@ -10,13 +10,14 @@ STAMP := $(VENV)/.installed-stamp
 
 venv: $(STAMP)
 
-$(STAMP): setup.py settings.ini constraints.txt
+$(STAMP): setup.py settings.ini constraints.txt jupyter-config/jupyter_server_config.d/hotdog.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check $(TORCH)
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name hotdog --display-name 'Python (hotdog)' >/dev/null
-	# An editable install skips setup.py's data_files: enable the server extension as a regular install would.
-	$(BIN)/jupyter server extension enable --sys-prefix hotdog.server >/dev/null
+	# An editable install skips setup.py's data_files: put the server extension's config where a regular install puts it.
+	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
+	cp jupyter-config/jupyter_server_config.d/hotdog.json $(VENV)/etc/jupyter/jupyter_server_config.d/
 	touch $(STAMP)
 
 # apt's package lists are empty on a new machine; the demo data comes through apt.
