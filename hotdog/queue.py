@@ -129,9 +129,14 @@ def _ordered(self: Queue, exclude=()) -> list:
     how, _ = self.policy.ordering(len(picked), probs is not None)  # embeds the pool only for an order that clusters
     cf = self._cluster_features() if how in ('cluster', 'typical') else np.zeros((len(self.paths), 0), np.float32)
     o, rnd = self.policy.rank(probs, cf[[self.pos[h] for h in hs]], cf[[self.pos[h] for h in picked]], len(picked),
-                              len(self.randoms & (self.labelled | ex)), self.seed + self.fits, self.page_size)
+                              len(self.randoms & (self.labelled | ex)), self.seed + self.fits, self._batch())
     self.upcoming_random = {hs[i] for i, r in zip(o, rnd) if r}
     return [hs[i] for i in o]
+
+@patch
+def _batch(self: Queue) -> int:
+    "Items labelled before the order is renewed: a grid page, or the labels between refits (a `typical` batch comes from that many new clusters)."
+    return max(self.page_size if self.mode == 'grid' else 1, self.policy.refit_every or 1)
 
 @patch
 def _cluster_features(self: Queue) -> np.ndarray:
@@ -316,7 +321,7 @@ def _refit_inputs(self: Queue) -> dict | None:
     prior = self.prior_probs[[self.pos[h] for h in todo + on]] if self.prior_probs is not None else None
     return dict(pool_file=self._pool_file(), rows=[self.pos[h] for h in cur.item], labels=list(cur.label), todo=[self.pos[h] for h in todo],
                 on_screen=[self.pos[h] for h in on], classes=self.classes, norm=self._pool_norm(), policy=self.policy, prior=prior,
-                n_random=n_random, batch=self.page_size, seed=self.seed + self.fits, geometry=self.cfg.geometry)
+                n_random=n_random, batch=self._batch(), seed=self.seed + self.fits, geometry=self.cfg.geometry)
 
 @patch
 def _refit(self: Queue):
