@@ -55,6 +55,8 @@ def fix_links(text, host, symbols, pages):
     def sub(m):
         label, path = m.group(1), m.group(2)
         name = symbols.get(path)
+        if name and (m.string[:m.start()].rsplit('\n', 1)[-1].startswith('#') or name.rsplit('.', 1)[-1].startswith('_')):
+            return label  # in a heading (the page's table of contents shows it unlinked) or a private name: no link
         if name:
             inner = label.strip('`')
             return f'{{py:obj}}`{inner} <{name}>`'
@@ -116,7 +118,7 @@ def api_page(modules):
            "Parameters are documented by the comments after them in the source (fastcore's docments).", '']
     for stem, mod in modules:
         out += [f'## `hotdog.{mod}`', '', f'From [`{stem}`]({stem}.ipynb).', '',
-                f'```{{automodule}} hotdog.{mod}', '```', '']
+                '```{eval-rst}', f'.. automodule:: hotdog.{mod}', '```', '']  # autodoc writes reST
     return '\n'.join(out)
 
 
@@ -125,7 +127,14 @@ def docstring_lines(app, what, name, obj, options, lines):
     def rst(s):
         s = re.sub(r'(?<!`)`([^`]+)`(?!`)', r'``\1``', s)  # Markdown code -> reST literal
         parts = re.split(r'(``.*?``)', s)
-        return ''.join(p if p.startswith('``') else re.sub(r'([*|_\\])', r'\\\1', p) for p in parts)
+        out = ''
+        for k, p in enumerate(parts):
+            if not p.startswith('``'): out += re.sub(r'([*|_\\])', r'\\\1', p); continue
+            # reST wants a break around a literal: `refit_job`s, `size`x`size`
+            if out and not re.search(r'[\s(\[\'"/-]$', out): out += '\\ '
+            nxt = parts[k + 1] if k + 1 < len(parts) else ''
+            out += p + ('\\ ' if nxt and not re.match(r'[\s.,;:!?)\]\'"/-]', nxt) else '')
+        return out
     lines[:] = [rst(l) for l in lines]
     if what in ('function', 'method', 'class') and callable(obj):
         try:
@@ -142,6 +151,8 @@ def build(force=False, n_workers=2):
     from nbdev.serve import proc_nbs
     cfg = _cfg()
     t0 = time.monotonic()
+    if PROC.exists() and max(f.stat().st_mtime for f in (ROOT/'docs').glob('*.py')) > PROC.stat().st_mtime:
+        force = True  # this script or conf.py changed: what it wrote before is stale
     proc_nbs(path=str(ROOT/cfg.nbs_path), n_workers=n_workers, force=force)
     for f in (ROOT/cfg.nbs_path).rglob('*'):  # pictures the notebooks show (nbdev copies notebooks only)
         if f.is_file() and f.suffix != '.ipynb' and '.ipynb_checkpoints' not in f.parts:
