@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PROC, OUT = ROOT/'_proc', ROOT/'_docs'
+PROC = ROOT/'_proc'
+SITE = PROC/'_site'
 
 
 def _cfg():
@@ -178,14 +179,18 @@ def build(force=False, n_workers=2):
     if not api.exists() or api.read_text() != api_page(modules): api.write_text(api_page(modules))
     nb = json.loads(idx.read_text())
     if not any('{toctree}' in ''.join(c['source']) for c in nb['cells']):
-        nb['cells'].append({'cell_type': 'markdown', 'metadata': {}, 'source': '\n'.join(toc)})
+        nb['cells'].append({'cell_type': 'markdown', 'id': 'toc', 'metadata': {}, 'source': '\n'.join(toc)})
         idx.write_text(json.dumps(nb, indent=1, ensure_ascii=False))
     cmd = [sys.executable, '-m', 'sphinx', '-W', '--keep-going', '-q', '-b', 'html', '-c', str(ROOT/'docs'),
-           '-d', str(PROC/'.doctrees'), str(PROC), str(ROOT/cfg.doc_path)]
+           '-d', str(PROC/'.doctrees'), str(PROC), str(SITE)]
     if force: cmd.insert(3, '-E')
     r = subprocess.run(cmd, cwd=ROOT)
     t2 = time.monotonic()
     if r.returncode: sys.exit(f'docs: sphinx-build failed ({r.returncode})')
+    # Sphinx builds in _proc/_site (myst-nb writes a jupyter_execute/ folder beside its output folder), then the
+    # site is copied whole to doc_path, so a page removed from the notebooks leaves none behind.
+    out = ROOT/cfg.doc_path
+    shutil.rmtree(out, ignore_errors=True); shutil.copytree(SITE, out, ignore=shutil.ignore_patterns('.buildinfo*'))
     size = sum(f.stat().st_size for f in (ROOT/cfg.doc_path).rglob('*') if f.is_file())
     print(f'docs: {ROOT/cfg.doc_path}/index.html ({len(nbs)} notebooks + API; nbdev {t1 - t0:.0f} s, '
           f'sphinx {t2 - t1:.0f} s; {size / 1e6:.1f} MB)')

@@ -30,7 +30,7 @@ myst_enable_extensions = ['colon_fence']
 myst_heading_anchors = 0
 suppress_warnings = []
 
-exclude_patterns = ['.jupyter_cache', 'jupyter_execute', '**.ipynb_checkpoints']
+exclude_patterns = ['_site', '.doctrees', '.jupyter_cache', 'jupyter_execute', '**.ipynb_checkpoints']
 master_doc = 'index'
 
 autodoc_member_order = 'bysource'
