@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test check-sync venv apt-lists browser clean
+.PHONY: demo test check-sync venv apt-lists browser docs clean
 
 venv: $(STAMP)
 
@@ -46,7 +46,11 @@ check-sync: $(STAMP)
 	  diff $(VENV)/sync-before $(VENV)/sync-after | grep '^[<>]' | awk '{print "  " $$3}' | sort -u; exit 1; }
 	@echo "check-sync: notebooks clean, hotdog/ in sync with nbs/"
 
-test: check-sync browser
+# The docs site from the notebooks, into _docs/ (open _docs/index.html; no server or internet needed). See docs/build.py.
+docs: $(STAMP)
+	$(BIN)/python docs/build.py
+
+test: check-sync browser docs
 	$(BIN)/nbdev_test --n_workers 2
 	$(BIN)/pytest -q tests
 

@@ -150,7 +150,7 @@ def notebook_figure_class() -> type:
             buf = io.BytesIO(); self.savefig(buf, format='png', dpi=100, bbox_inches='tight'); return buf.getvalue()
     return NotebookFigure
 
-def figure(**kw) -> 'NotebookFigure':
+def figure(**kw):
     "A new figure (`Figure` arguments, e.g. `figsize`, `layout`) that shows itself in notebooks."
     return notebook_figure_class()(**kw)
 
