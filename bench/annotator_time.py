@@ -60,6 +60,8 @@ CONFIGS = {'pigeon+random': ('pigeon', 1, Policy('random', 'random', 0, random_s
            'old grid (entropy, prior 80)': ('grid', 40, Policy('entropy', 'typical', 40, 0.1, 80.0, 20), True),
            'grid 40 + default': ('grid', 40, Policy(), True),
            'grid 20 + default': ('grid', 20, Policy(), True),
+           'grid 10 + default': ('grid', 10, Policy(), True),
+           'grid 20 + prior 80': ('grid', 20, Policy(prior_weight=80.0), True),
            'grid 40 + prior 80': ('grid', 40, Policy(prior_weight=80.0), True),
            'grid 40 + confident': ('grid', 40, Policy('confident', 'typical', 30, 0.1, 30.0), True)}
 
