@@ -180,11 +180,11 @@ def interleave(base: np.ndarray,   # the strategy's order (a permutation of 0..n
     "(order, which picks are random): random picks spread through `base` so that round(share x labels) of the labels since the cold start are random."
     base = np.asarray(base, int); is_random = np.zeros(len(base), bool)
     if share == 0 or len(base) < 2: return base, is_random
-    pool, taken, out, r, b = rng.permutation(base), np.zeros(len(base), bool), [], 0, 0
+    pool, taken, out, r, b, placed = rng.permutation(base), np.zeros(len(base), bool), [], 0, 0, 0
     for j in range(len(base)):
-        if is_random[:j].sum() < round(share * (done + j + 1)) - randoms:
+        if placed < round(share * (done + j + 1)) - randoms:  # a random pick is owed
             while taken[pool[r]]: r += 1
-            i, is_random[j] = pool[r], True
+            i, is_random[j], placed = pool[r], True, placed + 1
         else:
             while taken[base[b]]: b += 1
             i = base[b]

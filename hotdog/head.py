@@ -98,6 +98,10 @@ def _penalty(head: Head) -> torch.Tensor:
     "Sum of squared weights (not biases)."
     return sum(p.pow(2).sum() for n, p in head.net.named_parameters() if n.endswith('weight'))
 
+def _loss(head: Head, Z, lp, t, w, l2: float) -> torch.Tensor:
+    "The objective `fit_head` minimises: class-weighted cross-entropy plus L2 on the weights."
+    return F.cross_entropy(head(Z, lp), t, weight=w) + l2 / 2 * _penalty(head)
+
 def fit_head(X, y,                        # embeddings [N, D] and their labels
              classes=None,                # class names in output order (default: the labels', sorted)
              hidden: int = 0, prior: dict | None = None, fuse: str = 'none',  # the head (see `Head`)
@@ -117,10 +121,10 @@ def fit_head(X, y,                        # embeddings [N, D] and their labels
     opt = torch.optim.LBFGS(head.net.parameters(), lr=1, max_iter=steps, history_size=20, line_search_fn='strong_wolfe',
                             tolerance_grad=1e-6, tolerance_change=1e-10)
     def loss_fn():
-        opt.zero_grad(); loss = F.cross_entropy(head(Z, lp), t, weight=w) + l2 / 2 * _penalty(head); loss.backward(); return loss
+        opt.zero_grad(); loss = _loss(head, Z, lp, t, w, l2); loss.backward(); return loss
     opt.step(loss_fn); head.eval()
     head.meta = {'n_train': len(y), 'counts': [y.count(c) for c in classes], 'l2': l2, 'balance': balance,
-                 'norm': 'own' if norm is None else 'given', 'iterations': int(opt.state[next(head.net.parameters())]['n_iter']), 'loss': float(loss_fn().detach())}
+                 'norm': 'own' if norm is None else 'given', 'iterations': int(opt.state[next(head.net.parameters())]['n_iter']), 'loss': float(_loss(head, Z, lp, t, w, l2).detach())}
     return head
 
 # %% ../nbs/03b_head.ipynb

@@ -112,11 +112,10 @@ def _features(self: Queue, hs: list) -> np.ndarray:
     return np.stack([self.feats[h] for h in hs]) if hs else np.zeros((0, EMBED_DIM), np.float32)
 
 @patch
-def _score(self: Queue, hs: list, scorer=None):
-    "Update the pre-label probabilities of `hs`."
-    scorer = scorer or self.scorer
-    if scorer is None or not hs: return
-    for h, p in zip(hs, scorer.predict_proba(self._features(hs))): self.probs[h] = p
+def _score(self: Queue, hs: list):
+    "The scorer's pre-label probabilities of `hs` (refits bring their own, from the refit process)."
+    if self.scorer is None or not hs: return
+    for h, p in zip(hs, self.scorer.predict_proba(self._features(hs))): self.probs[h] = p
 
 # %% ../nbs/04a_queue.ipynb
 @patch
