@@ -7,6 +7,8 @@ oracle, page by page, and costs every page with the Keystroke-Level Model (Card,
                 key cycles through the classes, so with C classes a correction takes 1 to C-1 keys)
   single mode   M + K per label (a class key, or Enter to take the suggestion) + the key's latency
   pigeon        M + point (1.1 s) + click (0.2 s) per label, in random order, no suggestions
+  auto          each screen costed as what it is: the queue shows a grid page or a single item, as `Policy.screen`
+                finds cheaper for the next items (the same KLM costs, from `hotdog.acquire.KLM`)
 After every refit the queue's head (the one `hotdog.head.fit_head` fits, standardised by the pool; the zero-shot prior
 is not counted, only what the labels taught) is measured on a held-out split; a session's figure is the annotator time
 at which that ROC-AUC first reaches the target, min(0.95, 98% of a whole-pool head's), as in bench/active_learning.py.
@@ -32,7 +34,7 @@ import pandas as pd
 import torch
 from sklearn.model_selection import StratifiedShuffleSplit
 
-from hotdog.acquire import Policy
+from hotdog.acquire import KLM, Policy
 from hotdog.data import Dataset, ingest
 from hotdog.datasets import FMNIST_CLASSES, demo_dataset, fashion_mnist
 from hotdog.evaluate import Evaluation
@@ -43,7 +45,7 @@ from hotdog.queue import Queue
 from hotdog.store import Store, add_dataset
 
 OUT = Path(__file__).resolve().parent/'out'
-M, K, POINT, CLICK, GLANCE = 1.35, 0.28, 1.1, 0.2, 0.2
+M, K, POINT, CLICK, GLANCE = KLM['decide'], KLM['key'], KLM['point'], KLM['click'], KLM['glance']
 
 FMNIST_PRIOR = {'T-shirt/top': ['jersey'], 'Trouser': ['jean'], 'Pullover': ['sweatshirt', 'cardigan'],
                 'Dress': ['gown', 'overskirt', 'hoopskirt', 'miniskirt'], 'Coat': ['trench coat', 'fur coat', 'lab coat', 'cloak'],
@@ -63,7 +65,9 @@ CONFIGS = {'pigeon+random': ('pigeon', 1, Policy('random', 'random', 0, random_s
            'grid 10 + default': ('grid', 10, Policy(), True),
            'grid 20 + prior 80': ('grid', 20, Policy(prior_weight=80.0), True),
            'grid 40 + prior 80': ('grid', 40, Policy(prior_weight=80.0), True),
-           'grid 40 + confident': ('grid', 40, Policy('confident', 'typical', 30, 0.1, 30.0), True)}
+           'grid 40 + confident': ('grid', 40, Policy('confident', 'typical', 30, 0.1, 30.0), True),
+           'auto 20 + default': ('auto', 20, Policy(), True),
+           'auto 40 + default': ('auto', 40, Policy(), True)}
 
 
 def topics_manifest() -> Path:
@@ -86,7 +90,7 @@ def load(name: str, pool: int, test: int):
 def page_cost(q: Queue, truth: dict, kind: str, latency: float) -> tuple:
     "(seconds, corrections, labels) of the screen now shown, as the oracle deals with it (flips go to the queue)."
     if kind == 'pigeon': return M + POINT + CLICK + latency, 0, 1
-    if kind == 'single': return M + K + latency, int(q.page[0]['choice'] != truth[q.page[0]['item']]), 1
+    if q.mode == 'single': return M + K + latency, int(q.page[0]['choice'] != truth[q.page[0]['item']]), 1
     C, secs, wrong = q.classes, M + GLANCE * len(q.page) + K + latency, 0
     for i, t in enumerate(q.page):
         want = truth[t['item']]
@@ -110,20 +114,21 @@ def session(ds: Dataset, pool_i, truth: dict, classes, prior, cfg, seed: int, X_
     d = Path(tempfile.mkdtemp(dir='/dev/shm' if Path('/dev/shm').is_dir() else None))
     try:
         st = Store(d/'s.sqlite', annotator='oracle'); add_dataset(st, dataclasses.replace(ds, items=[ds.items[i] for i in pool_i]))
-        q = Queue(st, classes, mode='grid' if kind == 'grid' else 'single', page_size=page, scorer=ZeroShot(classes, prior) if scored else None,
+        q = Queue(st, classes, mode='single' if kind == 'pigeon' else kind, page_size=page, scorer=ZeroShot(classes, prior) if scored else None,
                   policy=policy, seed=seed, background=False, name='sim')
-        secs, labels, pages, wrong, fits = 0.0, 0, 0, 0, 0
+        secs, labels, pages, wrong, fits, singles = 0.0, 0, 0, 0, 0, 0
         while q.page and labels < budget:
             s, w, n = page_cost(q, truth, kind, latency)
-            if kind == 'single' and w: q.submit(truth[q.page[0]['item']])
-            elif kind == 'pigeon': q.submit(truth[q.page[0]['item']])
+            grid = q.mode == 'grid' and kind != 'pigeon'
+            if kind == 'pigeon' or (not grid and w): q.submit(truth[q.page[0]['item']])
             else: q.accept()
-            secs, labels, pages, wrong = secs + s, labels + n, pages + 1, wrong + (w if kind == 'grid' else 0)
+            secs, labels, pages, wrong = secs + s, labels + n, pages + int(grid), wrong + (w if grid else 0)
+            singles += int(not grid and kind != 'pigeon')
             if q.fits > fits:
                 fits = q.fits
                 if head_auc(q, X_test, y_test) >= target:
-                    return dict(seconds=secs, labels=labels, pages=pages, corrections=wrong, reached=True)
-        return dict(seconds=np.inf, labels=labels, pages=pages, corrections=wrong, reached=False)
+                    return dict(seconds=secs, labels=labels, pages=pages, corrections=wrong, singles=singles, reached=True)
+        return dict(seconds=np.inf, labels=labels, pages=pages, corrections=wrong, singles=singles, reached=False)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -170,7 +175,8 @@ def report(data: str, df: pd.DataFrame, n_pool, full, secs: float, a):
     g = df.groupby('config', sort=False)
     t = pd.DataFrame({'min median': g.seconds.apply(lambda v: _q(v, .5) / 60), 'min p90': g.seconds.apply(lambda v: _q(v, .9) / 60),
                       'labels median': g.labels.median(), 'reached': g.reached.mean(),
-                      'corrections/page': g.apply(lambda d: d.corrections.sum() / max(1, d.pages.sum()), include_groups=False)})
+                      'corrections/page': g.apply(lambda d: d.corrections.sum() / max(1, d.pages.sum()), include_groups=False),
+                      'single share': g.apply(lambda d: d.singles.sum() / max(1, d.labels.sum()), include_groups=False)})
     base = t.loc['pigeon+random', 'min median'] if 'pigeon+random' in t.index else np.nan
     t['x less time (median)'] = base / t['min median']
     print(f"\n== {data}: pool {n_pool}, {a.splits} splits x {a.seeds} seeds, whole-pool head AUC {np.median(full):.3f}, target "

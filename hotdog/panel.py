@@ -115,8 +115,8 @@ def _prefetch(self: LabelPanel):
         # Wait until the browser has painted the new screen: the GIL (for the IOPub thread sending the view) and the
         # browser's main thread (taking in 40 images) are then free. Nobody presses the next key within 0.15 s.
         time.sleep(PREFETCH_DELAY)
-        size = self.thumb if self.queue.mode == 'grid' else self.big
-        self._report_broken(self._send_images(self.queue.view()['ahead'], size))  # the queue's lock orders it with the keys' actions
+        v = self.queue.view(); size = self.thumb if v['ahead_mode'] == 'grid' else self.big  # auto mode: the next screen may be the other kind
+        self._report_broken(self._send_images(v['ahead'], size))  # the queue's lock orders it with the keys' actions
         if time.monotonic() - self._stats_at < STATS_EVERY: return
         self._stats_at = time.monotonic()
         tp = throughput(self.queue.store, session=self.queue.store.session)

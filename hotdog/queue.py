@@ -31,7 +31,7 @@ from .prior import Blend, ZeroShot, check_classes
 from .store import Store, current_labels, items, labelled_now, load_state, record, save_state, undo as undo_events
 
 # %% ../nbs/04a_queue.ipynb
-MODES = ('single', 'grid')
+MODES = ('single', 'grid')  # what a screen shows; a queue's mode may also be 'auto' (the policy picks)
 
 def _tile(h: str, path: str, classes: list, probs=None) -> dict:
     "A tile showing item `h`, pre-labelled from `probs` if there are any."
@@ -43,7 +43,7 @@ def _tile(h: str, path: str, classes: list, probs=None) -> dict:
 class Queue:
     "What the annotator sees next and what each action writes to the label log."
     def __init__(self, store: Store, classes,   # the store and the class names
-                 mode: str = 'grid',            # 'single' or 'grid'
+                 mode: str = 'grid',            # 'grid', 'single', or 'auto': grid or single as `Policy.screen` finds cheaper for the next items
                  page_size: int = 32,           # tiles on a grid page (at most 40: a key per tile)
                  scorer=None,                   # pre-labels until the first refit: a `ZeroShot` prior (it stays in later ones, see `Policy.prior_weight`), a trained `Head`, or None
                  policy: Policy | None = None,  # which items come next and how often the head is refitted (default: `Policy()`)
@@ -51,10 +51,12 @@ class Queue:
                  cfg: Config | None = None, name: str = 'main', seed: int = 0,
                  background: bool = True):      # refit in a separate process (False: inline, for tests and simulations)
         self.store, self.classes, self.cfg, self.policy = store, check_classes(classes), cfg or get_config(), policy or Policy()
-        if mode not in MODES: raise HotdogError(f"mode must be 'single' or 'grid', not {mode!r}")
+        if mode not in MODES + ('auto',): raise HotdogError(f"mode must be 'auto', 'single' or 'grid', not {mode!r}")
         if not 1 <= int(page_size) <= 40: raise HotdogError(f'page_size must be between 1 and 40 (a key per tile), not {page_size}')
         if scorer is not None and list(scorer.classes) != self.classes: raise HotdogError(f'the scorer knows classes {list(scorer.classes)}, the queue {self.classes}')
-        self.mode, self.page_size, self.seed, self.scorer, self.background = mode, int(page_size), seed, scorer, background
+        self.page_size, self.seed, self.scorer, self.background = int(page_size), seed, scorer, background
+        self.auto = mode == 'auto'  # the screen of the page on show, of the next page, and of the pages taken from now on:
+        self.mode = self.ahead_mode = self.next_mode = 'grid' if self.auto else mode
         self.zero_shot = scorer if isinstance(scorer, ZeroShot) else None  # the prior that stays in the refitted heads' pre-labels
         self.key = f'queue/{name}/{store.annotator}'
         self.review = None if review is None else (dict(review) if isinstance(review, dict) else {h: None for h in review})
@@ -73,7 +75,7 @@ class Queue:
 
     def _revisiting(self) -> bool: return bool(self.page and self.page[0].get('revisit') and self.revisits)
 
-    def __repr__(self): return f'Queue({self.mode}, {self.remaining} to go, model {self.model_name})'
+    def __repr__(self): return f'Queue({self.mode}{" (auto)" if self.auto else ""}, {self.remaining} to go, model {self.model_name})'
 
 # %% ../nbs/04a_queue.ipynb
 @patch
@@ -135,7 +137,19 @@ def _ordered(self: Queue, exclude=()) -> list:
 @patch
 def _batch(self: Queue) -> int:
     "Items labelled before the order is renewed: a grid page, or the labels between refits (a `typical` batch comes from that many new clusters)."
-    return max(self.page_size if self.mode == 'grid' else 1, self.policy.refit_every or 1)
+    return max(self._n(self.next_mode), self.policy.refit_every or 1)
+
+@patch
+def _n(self: Queue, mode: str) -> int: return self.page_size if mode == 'grid' else 1
+
+@patch
+def _choose(self: Queue):
+    "In auto mode: the screen for the items taken from now on, the policy's pick for the next page's worth of the order."
+    if not self.auto: return
+    if self.review is not None: self.next_mode = 'grid'; return  # a review shows labels that are mostly right
+    hs = self.upcoming[:self.page_size]
+    probs = np.stack([self.probs[h] for h in hs]) if hs and all(h in self.probs for h in hs) else None
+    self.next_mode = self.policy.screen(probs, self.page_size)
 
 @patch
 def _cluster_features(self: Queue) -> np.ndarray:
@@ -151,33 +165,48 @@ def _take(self: Queue, n: int) -> list:
     return hs
 
 @patch
-def _make_tiles(self: Queue, hs: list) -> list:
+def _make_tiles(self: Queue, hs: list, mode: str | None = None) -> list:
+    "Tiles of `hs` for a screen in `mode` (default: the page's); a grid page is sorted by predicted class, surest first."
+
     if self.review is not None:
         return [{**_tile(h, self.paths[h], self.classes), 'suggestion': self.review[h], 'choice': self.review[h],
                  'confidence': None} for h in hs]
     tiles = [_tile(h, self.paths[h], self.classes, self.probs.get(h)) for h in hs]
-    if self.mode == 'grid' and tiles and all(h in self.probs for h in hs):
+    if (mode or self.mode) == 'grid' and tiles and all(h in self.probs for h in hs):
         tiles = [tiles[i] for i in page_order(np.stack([self.probs[h] for h in hs]))]
     for t in tiles:  # an image that could not be read (gone, and never embedded): shown with its reason, skipped unless flipped
         if t['item'] in self.missing: t.update(choice=None, broken=self.missing[t['item']])
     return tiles
 
 @patch
+def _take_screen(self: Queue) -> tuple:
+    "(tiles, mode) of the next screen off the top of the order, in `next_mode`."
+    m = self.next_mode
+    return self._make_tiles(self._take(self._n(m)), m), m
+
+@patch
 def _start(self: Queue):
     "Take the first page and the next one from the top of the order."
-    n = self.page_size if self.mode == 'grid' else 1
-    self.upcoming = self._ordered()
-    self.page = self._make_tiles(self._take(n)); self.ahead = self._make_tiles(self._take(n))
+    self.upcoming = self._ordered(); self._choose()
+    (self.page, self.mode), (self.ahead, self.ahead_mode) = self._take_screen(), self._take_screen()
     self.undo_stack, self.revisits = [], []; self._save()
     return True
 
 @patch
 def _advance(self: Queue):
     "The next page comes on screen; a new next page is taken."
-    n = self.page_size if self.mode == 'grid' else 1
     on = {t['item'] for t in self.ahead}
     self.upcoming = [h for h in self.upcoming if h not in on and h not in self.labelled and h not in self.skipped]
-    self.page, self.ahead = self.ahead, self._make_tiles(self._take(n))
+    self.page, self.mode = self.ahead, self.ahead_mode
+    self.ahead, self.ahead_mode = self._take_screen()
+
+@patch
+def _retake_ahead(self: Queue):
+    "The next page, not on screen yet, in `next_mode` with the latest suggestions (unless it holds the annotator's flips)."
+    if self._revisiting() or any(t['flips'] or t.get('typed') for t in self.ahead): return
+    if self.ahead_mode == self.next_mode: self.ahead = self._make_tiles([t['item'] for t in self.ahead], self.ahead_mode); return
+    self.upcoming = [t['item'] for t in self.ahead] + self.upcoming
+    self.ahead, self.ahead_mode = self._take_screen()
 
 # %% ../nbs/04a_queue.ipynb
 UNDO_DEPTH = 20
@@ -187,7 +216,7 @@ def _slim(tiles: list) -> list: return [{k: v for k, v in t.items() if k != 'pat
 @patch
 def _save(self: Queue, history: bool = True):
     "Keep the screen (and, unless only a tile changed, the undo history) in the store."
-    save_state(self.store, self.key, {'mode': self.mode, 'classes': self.classes, 'review': self.review is not None,
+    save_state(self.store, self.key, {'mode': self.mode, 'ahead_mode': self.ahead_mode, 'auto': self.auto, 'classes': self.classes, 'review': self.review is not None,
                                       'page': _slim(self.page), 'ahead': _slim(self.ahead)})
     if history: save_state(self.store, self.key + '/history', {'undo': [{**u, 'tiles': _slim(u['tiles'])} for u in self.undo_stack[-UNDO_DEPTH:]],
                                                                'revisits': [{**u, 'tiles': _slim(u['tiles'])} for u in self.revisits[-UNDO_DEPTH:]],
@@ -202,11 +231,12 @@ def _restore(self: Queue) -> bool:
     keep = lambda tiles: [t for t in full(tiles) if t.get('revisit') or t['item'] not in self.labelled]
     self.undo_stack, self.revisits = [{**u, 'tiles': full(u['tiles'])} for u in hist['undo']], [{**u, 'tiles': full(u['tiles'])} for u in hist['revisits']]
     self.randoms = set(hist['randoms']) & set(self.paths)
-    if st['mode'] != self.mode: return self._resume_other_mode(keep(st['page']) + keep(st['ahead']))
+    modes = st['mode'], st.get('ahead_mode', st['mode'])
+    if not self.auto and modes != (self.mode, self.mode): return self._resume_other_mode(keep(st['page']) + keep(st['ahead']))
     self.page, self.ahead = keep(st['page']), keep(st['ahead'])
     if not self.page and not self.ahead: return False
-    on = {t['item'] for t in self.page + self.ahead}
-    self.upcoming = self._ordered(exclude=on)
+    (self.mode, self.ahead_mode), on = modes, {t['item'] for t in self.page + self.ahead}
+    self.upcoming = self._ordered(exclude=on); self._choose()
     if not self.page: self._advance()
     self._save()
     return True
@@ -217,8 +247,7 @@ def _resume_other_mode(self: Queue, saved: list) -> bool:
     self.undo_stack += self.revisits[::-1]; self.revisits = []  # no page is being revisited now
     first = [t['item'] for t in saved if not t.get('revisit')]
     self.upcoming = first + self._ordered(exclude=set(first))
-    n = self.page_size if self.mode == 'grid' else 1
-    self.page = self._make_tiles(self._take(n)); self.ahead = self._make_tiles(self._take(n)); self._save()
+    (self.page, self.mode), (self.ahead, self.ahead_mode) = self._take_screen(), self._take_screen(); self._save()
     return True
 
 # %% ../nbs/04a_queue.ipynb
@@ -337,7 +366,7 @@ def _refit(self: Queue):
             self.upcoming = [hs[k] for k in r['order'] if hs[k] not in gone]
             self.upcoming_random = {hs[k] for k in r['random']}
             self.scorer, self.model_name, self.fits, self.refit_pid = scorer, scorer.name, self.fits + 1, r['pid']
-            self.ahead = self._make_tiles([t['item'] for t in self.ahead])  # not on screen yet: new suggestions
+            self._choose(); self._retake_ahead()  # not on screen yet: new suggestions (and in auto mode perhaps the other screen)
             self._save()
     except Exception as e:  # noqa: BLE001 -- labelling must go on whatever the fit did
         self.error = f'refit failed: {type(e).__name__}: {e}'
@@ -364,21 +393,23 @@ def wait(self: Queue) -> Queue:
 def view(self: Queue) -> dict:
     "The screen's content: tiles on screen, classes, progress, model, and flags."
     with self._lock:
-        return {'mode': self.mode, 'classes': self.classes, 'tiles': [dict(t) for t in self.page],
+        return {'mode': self.mode, 'ahead_mode': self.ahead_mode, 'auto': self.auto, 'classes': self.classes, 'tiles': [dict(t) for t in self.page],
                 'ahead': [dict(t) for t in self.ahead], 'revisit': self._revisiting(), 'review': self.review is not None,
                 'done': len(self.labelled), 'skipped': len(self.skipped), 'total': len(self.paths), 'model': self.model_name,
                 'fitting': self.fitting, 'error': self.error, 'can_undo': bool(self.undo_stack or self.revisits)}
 
 @patch
 def set_mode(self: Queue, mode: str) -> Queue:
-    "Switch between single and grid mode; the items on screen come first in the new mode."
-    if mode not in MODES: raise HotdogError(f"mode must be 'single' or 'grid', not {mode!r}")
+    "Switch to single or grid mode (the items on screen come first in it), or to auto (from the next page on)."
+    if mode not in MODES + ('auto',): raise HotdogError(f"mode must be 'auto', 'single' or 'grid', not {mode!r}")
     with self._lock:
-        if mode == self.mode: return self
+        self.auto = mode == 'auto'
+        if self.auto or (mode == self.mode == self.ahead_mode):
+            self.next_mode = self.next_mode if self.auto else mode; self._choose(); self._retake_ahead(); self._save()
+            return self
         if self._revisiting(): self.forward()
         self.upcoming = [t['item'] for t in self.page + self.ahead] + self.upcoming
-        n = self.page_size if mode == 'grid' else 1
-        self.mode = mode; self.page = self._make_tiles(self._take(n)); self.ahead = self._make_tiles(self._take(n)); self._save()
+        self.next_mode = mode; (self.page, self.mode), (self.ahead, self.ahead_mode) = self._take_screen(), self._take_screen(); self._save()
     return self
 
 # %% ../nbs/04a_queue.ipynb
@@ -400,7 +431,7 @@ def _commit(self: Queue, tiles: list, keys: int) -> list:
     ids = record(self.store, rows)  # returns once on disk
     if self._revisiting(): self.revisits.pop()  # relabelled: the new events supersede the old
     for t in tiles: (self.skipped if t['choice'] is None else self.labelled).add(t['item'])
-    self.undo_stack.append({'events': ids, 'tiles': [dict(t) for t in tiles]})
+    self.undo_stack.append({'events': ids, 'tiles': [dict(t) for t in tiles], 'mode': self.mode})
     self.since_fit += sum(t['choice'] is not None for t in tiles)
     self._advance(); self._save(); self._maybe_refit()
     return ids
@@ -461,10 +492,10 @@ def broken(self: Queue, i, reason: str) -> dict:
 
 # %% ../nbs/04a_queue.ipynb
 @patch
-def _push_back(self: Queue, tiles: list):
-    "Show `tiles` now; what was on screen becomes the next page, the next page goes back in line."
+def _push_back(self: Queue, tiles: list, mode: str):
+    "Show `tiles` now (a screen in `mode`); what was on screen becomes the next page, the next page goes back in line."
     self.upcoming = [t['item'] for t in self.ahead] + self.upcoming
-    self.ahead, self.page = self.page, tiles
+    self.ahead, self.ahead_mode, self.page, self.mode = self.page, self.mode, tiles, mode
 
 @patch
 def undo(self: Queue) -> list:
@@ -476,7 +507,7 @@ def undo(self: Queue) -> list:
         ids = undo_events(self.store, last['events'], keys=1, action=uuid.uuid4().hex[:12], mode=self.mode)
         hs = [t['item'] for t in last['tiles']]
         self.labelled -= set(hs); self.skipped -= set(hs); self.labelled |= labelled_now(self.store, hs)  # an older label may remain
-        self._push_back([dict(t, typed=False, revisit=False) for t in last['tiles']]); self._save()
+        self._push_back([dict(t, typed=False, revisit=False) for t in last['tiles']], last.get('mode', self.mode)); self._save()
         return ids
 
 @patch
@@ -485,7 +516,7 @@ def back(self: Queue) -> list:
     with self._lock:
         if not self.undo_stack: raise HotdogError('nothing before this')
         last = self.undo_stack.pop(); self.revisits.append(last)
-        self._push_back([dict(t, revisit=True, flips=0, typed=False) for t in last['tiles']]); self._save()
+        self._push_back([dict(t, revisit=True, flips=0, typed=False) for t in last['tiles']], last.get('mode', self.mode)); self._save()
         return self.page
 
 @patch

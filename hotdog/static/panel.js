@@ -104,7 +104,7 @@ function buildStatus(v, stats) {
   const s = stats || {};
   const done = v.total ? (100 * v.done / v.total) : 0;
   const fmt = (x, d) => (typeof x === 'number' && Number.isFinite(x)) ? x.toFixed(d) : '–';
-  return `<div class="hd-status"><b>${v.review ? 'review' : v.mode}</b>
+  return `<div class="hd-status"><b>${v.review ? 'review' : v.mode}${v.auto ? ' (auto)' : ''}</b>
       <span>${v.done} / ${v.total} labelled</span><span>${s.active_min > 0.25 ? fmt(s.labels_per_min, 1) : '–'} labels/min</span>
       <span>${typeof s.acceptance_rate === 'number' ? pct(s.acceptance_rate) : '–'} accepted</span>
       <span>model ${esc(v.model || 'none yet')}${v.fitting ? ' (refitting…)' : ''}</span>
@@ -258,7 +258,7 @@ function pageKey(tiles) { return tiles.map((t) => `${t.item}=${t.choice}${t.brok
 function prebuild(p) {
   // The next grid page, built (and its images put in) while the annotator looks at this one.
   const v = p.model.get('view'), ahead = p.model.get('ahead');
-  if (!v || v.mode !== 'grid' || !ahead || !ahead.length) return;
+  if (!v || (v.ahead_mode || v.mode) !== 'grid' || !ahead || !ahead.length) return;
   // Until the kernel's next page arrives, `ahead` may still be the page on screen: never build that one again.
   const here = new Set(v.tiles.map((t) => t.item));
   if (ahead.some((t) => here.has(t.item))) return;
