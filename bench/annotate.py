@@ -193,12 +193,12 @@ def report(res, args, jl, load):
         p = res['pigeon']; base = 60 * p['labels'] / pigeon_cost(p)
         print(f"pigeon   {p['labels']} labels, click -> next image p50 {pct(p['lat'], 50):.0f} / p95 {pct(p['lat'], 95):.0f} ms, "
               f"{base:.1f} labels/min (KLM)")
-    for tool in ('single', 'grid'):
+    for tool in ('single', 'grid', 'auto'):
         if tool not in res: continue
         r = res[tool]
         print(f"{tool} runs: policy {r['policy']} (refit every {r['refit_every']} labels), {r['fits']} refits; "
               f"{r['pages']} grid pages, {r['single']} single-mode labels, wall {r['wall']:.0f} s")
-        if tool == 'grid':
+        if r['pages']:
             g = r['panel_px']; print(f"  grid panel {g[0]:.0f}x{g[1]:.0f} px from y={g[2]:.0f} in a 1280x800 viewport, tiles {r['tile_px']:.0f} px")
         for what in ('page turn', 'flip', 'single'):
             xs = lat(r, what)
@@ -206,6 +206,8 @@ def report(res, args, jl, load):
             over = [x['kernel'] + x['draw'] + x['paint'] for x in r['phases'] if kind(x) == what and x.get('fitting')]
             print(f"  {what:9} p50 {pct(xs, 50):5.0f} ms  p95 {pct(xs, 95):5.0f} ms  max {max(xs):5.0f} ms  (n={len(xs)}; "
                   f"{len(over)} answered while a refit ran" + (f", their p50 {pct(over, 50):.0f} / p95 {pct(over, 95):.0f} ms)" if over else ')'))
+            parts = {k: [x[k] for x in r['phases'] if kind(x) == what] for k in ('kernel', 'draw', 'paint')}
+            print('            ' + ', '.join(f"{k} p50 {pct(v, 50):.0f} / p95 {pct(v, 95):.0f}" for k, v in parts.items()) + ' ms')
         for mode in ('grid', 'single'):
             xs = [x for x in r['phases'] if x['mode'] == mode]
             if xs:
@@ -230,7 +232,7 @@ def main():
     ap.add_argument('--policy', default='default', help='the queue\'s labelling policy by name (see hotdog.acquire.Policy.from_name; default: the queue\'s default)')
     ap.add_argument('--pace', type=float, default=0.2, help='share of the KLM think time the scripted annotator waits (0: back to back)')
     ap.add_argument('--grid-runs', type=int, default=3, help='grid runs on fresh stores, pooled (a grid run has few keys)')
-    ap.add_argument('--tools', default='pigeon,single,grid', help='which of pigeon, single, grid to run')
+    ap.add_argument('--tools', default='pigeon,single,grid', help='which of pigeon, single, grid, auto (the queue picks grid or single) to run')
     args = ap.parse_args()
     tools = args.tools.split(',')
     load = os.getloadavg()
@@ -245,6 +247,9 @@ def main():
         if 'single' in tools: res['single'] = merge([ours(page, jl, root, examples, truth, 'single', args.page, args.policy, args.pace)])
         if 'grid' in tools:
             res['grid'] = merge([ours(page, jl, root, examples, truth, 'grid', args.page, args.policy, args.pace, run=k or '')
+                                 for k in range(args.grid_runs)])
+        if 'auto' in tools:
+            res['auto'] = merge([ours(page, jl, root, examples, truth, 'auto', args.page, args.policy, args.pace, run=k or '')
                                  for k in range(args.grid_runs)])
         assert page.errors == [], page.errors
         report(res, args, jl, load)

@@ -23,7 +23,7 @@ import torch
 from fastcore.basics import patch
 
 from .acquire import Policy, cluster_features, page_order
-from .core import Config, HotdogError, get_config
+from .core import Config, HotdogError, get_config, idle_priority
 from .data import Item
 from .head import checkpoint, feature_stats, fit_head, model_from
 from .model import EMBED_DIM, embed
@@ -295,9 +295,9 @@ class RefitProcess:
         if self.proc.poll() is None: self.proc.stdin.close(); self.proc.wait(timeout=30)
 
 def serve_refits():
-    "The child's loop: low priority, one thread (the kernel keeps the other core); a job in, its result (or exception) out, until stdin closes."
+    "The child's loop: idle priority, one thread (the kernel keeps the other core); a job in, its result (or exception) out, until stdin closes."
     out = os.fdopen(os.dup(1), 'wb'); os.dup2(2, 1)  # results go to the saved stdout; anything a library prints goes to stderr
-    os.nice(10); torch.set_num_threads(1)
+    idle_priority(); torch.set_num_threads(1)  # a CPU only when the kernel, the server and the browser leave one idle
     fit_head(np.eye(4, dtype=np.float32), ['a', 'b', 'a', 'b'])  # the first fit's one-off costs, paid before any job
     while True:
         try: job = pickle.load(sys.stdin.buffer)
