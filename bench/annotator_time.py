@@ -3,8 +3,8 @@
 Each session drives the real labelling queue (`hotdog.queue.Queue`, inline refits, a throwaway store on tmpfs) with an
 oracle, page by page, and costs every page with the Keystroke-Level Model (Card, Moran & Newell):
   grid page     M (1.35 s: one decision per page) + a 0.2 s glance per tile + K (0.28 s) for Enter + the page-turn
-                latency; each wrong pre-label costs one more decision M and a key per flip to its class (the grid's tile
-                key cycles through the classes, so with C classes a correction takes 1 to C-1 keys)
+                latency; each wrong pre-label costs one more decision M and a key per flip to its class (a tile's key
+                moves it to the model's next guess, so a tile whose class is the k-th likeliest takes k-1 keys)
   single mode   M + K per label (a class key, or Enter to take the suggestion) + the key's latency
   pigeon        M + point (1.1 s) + click (0.2 s) per label, in random order, no suggestions
   auto          each screen costed as what it is: the queue shows a grid page or a single item, as `Policy.screen`
@@ -95,7 +95,8 @@ def page_cost(q: Queue, truth: dict, kind: str, latency: float) -> tuple:
     for i, t in enumerate(q.page):
         want = truth[t['item']]
         if t['choice'] != want:
-            keys = (C.index(want) - C.index(t['choice'])) % len(C) if t['choice'] is not None else 1
+            r = t.get('ranked') or C  # a flip goes to the model's next guess (`Queue.flip`)
+            keys = (r.index(want) - r.index(t['choice'])) % len(r) if t['choice'] is not None else 1
             secs, wrong = secs + M + K * keys + latency * keys, wrong + 1
             q.flip(i, want)
     return secs, wrong, len(q.page)

@@ -220,10 +220,11 @@ KLM = {'decide': 1.35, 'key': 0.28, 'glance': 0.2, 'point': 1.1, 'click': 0.2}  
 def screen_costs(probs,               # [n, C] pre-label probabilities of the next page's items
                  page_size: int) -> dict: # tiles on a grid page
     "Expected annotator seconds per label of a grid page and of single mode for these items."
-    p = np.asarray(probs, float); n, C = p.shape
+    p = -np.sort(-np.asarray(probs, float), axis=1); n, C = p.shape
     M, K, G = KLM['decide'], KLM['key'], KLM['glance']
-    wrong = float(np.mean(1 - p.max(1)))
-    return {'grid': G + (M + K) / max(1, min(n, page_size)) + wrong * (M + K * C / 2), 'single': M + K, 'wrong': wrong}
+    wrong = float(np.mean(1 - p[:, 0]))
+    keys = float(np.mean(p[:, 1:] @ np.arange(1, C)))  # flips to the true class, expected over the items (0 when the pre-label is right)
+    return {'grid': G + (M + K) / max(1, min(n, page_size)) + wrong * M + keys * K, 'single': M + K, 'wrong': wrong}
 
 @patch
 def screen(self: Policy, probs,       # [n, C] pre-label probabilities of the next items, or None (no scorer)

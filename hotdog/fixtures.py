@@ -105,7 +105,7 @@ from hotdog.acquire import Policy
 from hotdog.store import Store
 from hotdog.queue import Queue
 from hotdog.panel import LabelPanel
-p = LabelPanel(Queue(Store({str(store_path)!r}, annotator='burst'), {list(classes)!r}, page_size=8, policy=Policy('listed', cold_labels=0, random_share=0, refit_every=0)))
+p = LabelPanel(Queue(Store({str(store_path)!r}, annotator='burst'), {list(classes)!r}, mode='grid', page_size=8, policy=Policy('listed', cold_labels=0, random_share=0, refit_every=0)))
 for _ in range({pages}):
     page = p.view['tiles']
     for i in range(len(page)): p._on_msg(p, {{'type': 'act', 'action': 'flip', 'i': i}})

@@ -34,17 +34,19 @@ from .store import Store, current_labels, items, labelled_now, load_state, recor
 MODES = ('single', 'grid')  # what a screen shows; a queue's mode may also be 'auto' (the policy picks)
 
 def _tile(h: str, path: str, classes: list, probs=None) -> dict:
-    "A tile showing item `h`, pre-labelled from `probs` if there are any."
+    "A tile showing item `h`, pre-labelled from `probs` if there are any; with more than two classes, `ranked` is the order a flip goes through."
     if probs is None: return {'item': h, 'path': path, 'suggestion': None, 'confidence': None, 'choice': None, 'flips': 0}
-    j = int(np.argmax(probs))
-    return {'item': h, 'path': path, 'suggestion': classes[j], 'confidence': float(probs[j]), 'choice': classes[j], 'flips': 0}
+    order = np.argsort(-np.asarray(probs), kind='stable'); j = int(order[0])
+    t = {'item': h, 'path': path, 'suggestion': classes[j], 'confidence': float(probs[j]), 'choice': classes[j], 'flips': 0}
+    if len(classes) > 2: t['ranked'] = [classes[k] for k in order]  # the model's second guess is one flip away, its third two...
+    return t
 
 # %% ../nbs/04a_queue.ipynb
 class Queue:
     "What the annotator sees next and what each action writes to the label log."
     def __init__(self, store: Store, classes,   # the store and the class names
-                 mode: str = 'grid',            # 'grid', 'single', or 'auto': grid or single as `Policy.screen` finds cheaper for the next items
-                 page_size: int = 32,           # tiles on a grid page (at most 40: a key per tile)
+                 mode: str = 'auto',            # 'auto': grid or single, as `Policy.screen` finds cheaper for the next items; or 'grid', 'single'
+                 page_size: int = 20,           # tiles on a grid page (at most 40: a key per tile)
                  scorer=None,                   # pre-labels until the first refit: a `ZeroShot` prior (it stays in later ones, see `Policy.prior_weight`), a trained `Head`, or None
                  policy: Policy | None = None,  # which items come next and how often the head is refitted (default: `Policy()`)
                  review=None,                   # hashes (or {hash: label}) to review instead of unlabelled items
@@ -471,12 +473,12 @@ def skip(self: Queue) -> list:
 
 @patch
 def flip(self: Queue, i: int, label=...) -> dict:
-    "Grid mode: set tile `i` to `label` (None: skip), or to the next class after its current choice."
+    "Grid mode: set tile `i` to `label` (None: skip), or to the next class after its current choice (in the model's order of likelihood)."
     with self._lock:
         self._check_page()
         if not 0 <= i < len(self.page): raise HotdogError(f'no tile {i} on this page (it has {len(self.page)})')
         if label is not ... and label is not None and label not in self.classes: raise HotdogError(f"unknown label {label!r}: the classes are {', '.join(self.classes)}")
-        t = self.page[i]; c = self.classes
+        t = self.page[i]; c = t.get('ranked') or self.classes
         if label is ...: label = c[(c.index(t['choice']) + 1) % len(c)] if t['choice'] is not None else (t['suggestion'] or c[0])
         t['choice'] = label
         t['flips'] += 1; self._save(history=False)
