@@ -7,6 +7,7 @@ __all__ = ['RUNS_KEY', 'MODES', 'SCORE_LIMIT', 'UNDO_DEPTH', 'NORM_SAMPLE', 'Poo
            'RefitProcess', 'serve_refits']
 
 # %% ../nbs/04a_queue.ipynb
+import hashlib
 import json
 import os
 import pickle
@@ -24,12 +25,13 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+import sklearn
 import torch
 from fastcore.basics import patch
 from numpy.lib.format import open_memmap
 
 from .acquire import CHUNK, Policy, cluster_features, page_order
-from .core import Config, HotdogError, get_config, idle_priority
+from .core import Config, HotdogError, cache_dir, get_config, idle_priority
 from .data import Item, display_path
 from .head import checkpoint, feature_stats, fit_head, model_from
 from .model import EMBED_DIM, embed
@@ -68,7 +70,7 @@ class PoolEmbeddings:
         out, src = np.zeros((len(rows), EMBED_DIM), np.float32), self.src[rows]
         for f in np.unique(src[src >= 0]):
             k = np.flatnonzero(src == f); r = self.row[rows[k]]; o = np.argsort(r, kind='stable')  # in file order: the disk reads forward
-            out[k[o]] = self._map(int(f))[r[o]]
+            out[k[o]] = torch.from_numpy(np.asarray(self._map(int(f))[r[o]])).float().numpy()  # torch turns float16 into float32 5x faster than numpy
         return out
 
     def use(self, file, rows, at):
@@ -160,12 +162,13 @@ class Queue:
 # %% ../nbs/04a_queue.ipynb
 @patch
 def _setup(self: Queue):
-    cat = items(self.store)
+    # the catalog in its order, as `items` has it (two columns, no data frame: 200,000 rows take a moment less); a name that is not UTF-8 is kept as bytes
+    self.paths = {h: os.fsdecode(p) if isinstance(p, bytes) else p for h, p in self.store.rows('SELECT hash, path FROM items ORDER BY rowid')}
     if self.review is not None:
-        unknown = [h for h in self.review if h not in set(cat.hash)]
+        unknown = [h for h in self.review if h not in self.paths]
         if unknown: raise HotdogError(f'review item {unknown[0]!r} is not in the store')
-        cat = cat.set_index('hash').loc[list(self.review)].reset_index()
-    self.paths, cur = dict(zip(cat.hash, cat.path)), current_labels(self.store)
+        self.paths = {h: self.paths[h] for h in self.review}
+    cur = current_labels(self.store)
     self.hashes = list(self.paths); self.pos = {h: i for i, h in enumerate(self.hashes)}; n = len(self.hashes)
     if self.review is None: self.labelled = set(cur.item) & self.paths.keys()
     else:  # a review is done with an item once its latest label is a review
@@ -286,8 +289,24 @@ def _choose(self: Queue):
 @patch
 def _cluster_features(self: Queue) -> np.ndarray:
     "What k-means clusters, one row per catalogued item (`self.pos`): computed once per queue."
-    if self._cfeats is None: self._know_all(); self._cfeats = cluster_features(self.emb, self.policy.kmeans_dims, self.seed)
+    if self._cfeats is None:
+        self._know_all(); f = self._cfile = self._features_file()
+        try: self._cfeats = np.load(f)
+        except (OSError, ValueError):
+            self._cfeats = cluster_features(self.emb, self.policy.kmeans_dims, self.seed)
+            try: f.parent.mkdir(parents=True, exist_ok=True); t = f.with_name(f'{uuid.uuid4().hex}.tmp.npy'); np.save(t, self._cfeats); os.replace(t, f)
+            except OSError: pass  # a cache that cannot be written costs time, nothing else
     return self._cfeats
+
+@patch
+def _features_file(self: Queue) -> Path:
+    "Where the pool's clustering features are cached: named by what they are computed from (items, where each embedding comes from, settings)."
+    d = hashlib.sha256(json.dumps([self.policy.kmeans_dims, self.seed, sklearn.__version__, self.cfg.geometry, self.cfg.precision, self.cfg.device,
+                                    [(f, os.path.getsize(f), os.path.getmtime(f)) if k != self.emb._own else 'embed' for k, f in enumerate(self.emb.files)],
+                                    sorted(self.missing)]).encode())
+    for a in ('\n'.join(self.hashes).encode(), self.emb.src.tobytes(), np.where(self.emb.src == (self.emb._own if self.emb._own is not None else -2), 0, self.emb.row).tobytes()):
+        d.update(a)
+    return cache_dir()/'cluster-features'/f'{d.hexdigest()[:32]}.npy'
 
 @patch
 def _know_all(self: Queue):
@@ -422,7 +441,9 @@ def refit_job(pool,                    # the pool's embeddings: a `PoolEmbedding
               on_screen,               # rows of the items on screen: they count as picked
               classes: list, norm: tuple, policy: Policy,
               prior=None,              # the zero-shot scorer whose probabilities are blended in (`Blend`), or None
-              n_random: int = 0, batch: int = 10, seed: int = 0, geometry: str = 'letterbox') -> dict:
+              n_random: int = 0, batch: int = 10, seed: int = 0, geometry: str = 'letterbox',
+              features_seed: int | None = None,  # the seed of the pool's clustering features (default `seed`): the queue's, so they are computed once
+              features_file=None) -> dict:       # those features as the queue cached them (.npy), if it did
     "Fit a head on the labels, score `todo` and `on_screen`, order `todo`: {'head': checkpoint, 'probs' (todo, then on_screen), 'order', 'random' (rows), 'pid'}."
     rows, todo, on_screen = (np.asarray(a, np.int64).reshape(-1) for a in (rows, todo, on_screen))
     pool = PoolEmbeddings.of(pool) if isinstance(pool, dict) else pool
@@ -431,7 +452,9 @@ def refit_job(pool,                    # the pool's embeddings: a `PoolEmbedding
     if prior is not None and policy.prior_weight > 0:
         pp = _pool_cached(pool, ('prior', prior.name, tuple(prior.classes)), lambda: _chunked(prior.predict_proba, pool, np.arange(len(pool))))
         probs = Blend.mix(probs, pp[scored], len(rows), policy.prior_weight)
-    cf = lambda: _pool_cached(pool, ('cluster', policy.kmeans_dims, seed), lambda: cluster_features(pool, policy.kmeans_dims, seed))
+    fs = seed if features_seed is None else features_seed
+    made = lambda: np.load(features_file) if features_file and os.path.exists(features_file) else cluster_features(pool, policy.kmeans_dims, fs)
+    cf = lambda: _pool_cached(pool, ('cluster', policy.kmeans_dims, fs), made)
     order, rnd = order_pool(policy, lambda _: probs[:len(todo)], cf, todo, np.concatenate([rows, on_screen]), n_random, seed, batch, True)
     return {'head': checkpoint(head), 'probs': probs.astype(np.float32), 'order': order, 'random': order[rnd], 'pid': os.getpid()}
 
@@ -504,7 +527,8 @@ def _refit_inputs(self: Queue) -> dict | None:
     on = np.array([self.pos[h] for h in on], np.int64); done[on] = True
     return dict(pool=self.emb.spec() if self.background else self.emb, rows=cur.item.map(self.pos).to_numpy(np.int64), labels=list(cur.label), todo=np.flatnonzero(~done),
                 on_screen=on, classes=self.classes, norm=norm, policy=self.policy, prior=self.zero_shot,
-                n_random=n_random, batch=self._batch(), seed=self.seed + self.fits, geometry=self.cfg.geometry)
+                n_random=n_random, batch=self._batch(), seed=self.seed + self.fits, geometry=self.cfg.geometry,
+                features_seed=self.seed, features_file=str(self._cfile) if self._cfeats is not None else None)
 
 @patch
 def _refit(self: Queue):
