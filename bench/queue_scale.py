@@ -7,7 +7,7 @@ Each size runs in a fresh process: a `Queue` with the zero-shot scorer and the d
 cold start, then `cluster`, a refit after each page in the background refit process), grid pages of 20;
 an oracle flips the wrong tiles and accepts each page, at a steady pace so that refits run during the keys.
 Key latencies are in-process timings of `Queue.flip` and `Queue.accept` (the kernel's part of a key).
-Usage: .venv/bin/python bench/queue_scale.py [--sizes 2000 20000 200000] [--pages 15] [--pace 0.2]
+Usage: .venv/bin/python bench/queue_scale.py [--sizes 2000 20000 200000] [--pages 30] [--pace 0.2]
 """
 import argparse
 import json
@@ -69,19 +69,31 @@ def one(n: int, pages: int, pace: float) -> dict:
     def timed_refit():
         t0 = time.perf_counter(); refit(); refits.append(time.perf_counter() - t0)
     q._refit = timed_refit  # the instance's own attribute: `_maybe_refit` calls it in the refit thread
-    flips, accepts = [], []
+    flips, accepts, accepts_during = [], [], []
     for _ in range(pages):
         for i, tile in enumerate(list(q.page)):
             if tile['choice'] != truth[tile['item']]:
                 t = time.perf_counter(); q.flip(i, truth[tile['item']]); flips.append(time.perf_counter() - t); time.sleep(pace)
-        t = time.perf_counter(); q.accept(); accepts.append(time.perf_counter() - t); time.sleep(pace)
+        during = q.fitting; t = time.perf_counter(); q.accept(); accepts.append(time.perf_counter() - t); time.sleep(pace)
+        accepts_during.append(during)
     busy = q.fitting; q.wait()
     child = rss_mb(q._process.proc.pid) if q._process is not None else (0, 0)
     res = {'n': n, 'build_s': built, 'open_s': opened, 'view_ms': view * 1e3, 'labels': len(q.labelled), 'fits': q.fits, 'error': q.error,
-           'flip_ms': [x * 1e3 for x in flips], 'accept_ms': [x * 1e3 for x in accepts], 'refit_s': refits, 'refit_busy_at_end': busy,
+           'flip_ms': [x * 1e3 for x in flips], 'accept_ms': [x * 1e3 for x in accepts], 'accept_during_refit': accepts_during, 'refit_s': refits, 'refit_busy_at_end': busy,
            'kernel_rss_mb': rss_mb(), 'refit_rss_mb': child}
     q.close(); shutil.rmtree(folder, ignore_errors=True)
     return res
+
+
+def pooled(rs: list) -> dict:
+    "The runs of one size as one: latencies pooled, the median open and view, refits listed by round (first ones first), the highest memory."
+    r = dict(rs[0])
+    for k in ('flip_ms', 'accept_ms', 'accept_during_refit'): r[k] = [x for q in rs for x in q[k]]
+    for k in ('open_s', 'view_ms', 'build_s'): r[k] = float(np.median([q[k] for q in rs]))
+    r['refit_first_s'] = [q['refit_s'][0] for q in rs if q['refit_s']]; r['refit_s'] = [x for q in rs for x in q['refit_s'][1:]]
+    for k in ('kernel_rss_mb', 'refit_rss_mb'): r[k] = tuple(max(q[k][i] for q in rs) for i in (0, 1))
+    r['labels'], r['fits'], r['error'] = sum(q['labels'] for q in rs), sum(q['fits'] for q in rs), [q['error'] for q in rs if q['error']] or None
+    return r
 
 
 def table(rows: list):
@@ -89,12 +101,14 @@ def table(rows: list):
     pct = lambda xs, p: float(np.percentile(xs, p)) if len(xs) else float('nan')
     print(f"{'items':>8} {'open s':>7} {'view ms':>8} {'flip p50/p95 ms':>16} {'accept p50/p95 ms':>18} {'refit 1st/median s':>19} {'kernel RSS MB':>14} {'refit RSS MB':>13}")
     for r in rows:
-        rf = r['refit_s']
+        rf, first = r['refit_s'], r['refit_first_s']
         print(f"{r['n']:>8} {r['open_s']:>7.2f} {r['view_ms']:>8.2f} {pct(r['flip_ms'], 50):>7.2f}/{pct(r['flip_ms'], 95):<8.2f} "
-              f"{pct(r['accept_ms'], 50):>8.1f}/{pct(r['accept_ms'], 95):<9.1f} {(rf[0] if rf else float('nan')):>9.1f}/{(np.median(rf[1:]) if len(rf) > 1 else float('nan')):<9.1f} "
+              f"{pct(r['accept_ms'], 50):>8.1f}/{pct(r['accept_ms'], 95):<9.1f} {(np.median(first) if first else float('nan')):>9.1f}/{(np.median(rf) if rf else float('nan')):<9.1f} "
               f"{r['kernel_rss_mb'][1]:>14.0f} {r['refit_rss_mb'][1]:>13.0f}")
     for r in rows:
-        print(f"  {r['n']}: {r['labels']} labels, {len(r['flip_ms'])} flips, {len(r['accept_ms'])} accepts, {r['fits']} refits, error {r['error']}; store and run built in {r['build_s']:.1f} s")
+        during = [x for x, d in zip(r['accept_ms'], r['accept_during_refit']) if d]
+        print(f"  {r['n']}: {r['labels']} labels, {len(r['flip_ms'])} flips, {len(r['accept_ms'])} accepts ({len(during)} while a refit ran, p95 {pct(during, 95):.1f} ms), "
+              f"{r['fits']} refits, errors {r['error']}; store and run built in {r['build_s']:.1f} s")
     lo, hi = min(rows, key=lambda r: r['n']), max(rows, key=lambda r: r['n'])
     if lo is not hi:
         for k in ('flip_ms', 'accept_ms'):
@@ -105,18 +119,21 @@ def table(rows: list):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--sizes', type=int, nargs='+', default=[2000, 20000, 200000])
-    ap.add_argument('--pages', type=int, default=15, help='grid pages labelled per size')
+    ap.add_argument('--pages', type=int, default=30, help='grid pages labelled per size')
     ap.add_argument('--pace', type=float, default=0.2, help='seconds between keys (an annotator is slower)')
+    ap.add_argument('--rounds', type=int, default=2, help='runs of every size, taken in turn and pooled (the machine is shared: its load drifts)')
     ap.add_argument('--one', type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one: print(json.dumps(one(a.one, a.pages, a.pace))); return
-    rows = []
-    for n in a.sizes:  # a process per size: its memory is its own
-        out = subprocess.run([sys.executable, __file__, '--one', str(n), '--pages', str(a.pages), '--pace', str(a.pace)],
-                             capture_output=True, text=True, env={**os.environ, 'TQDM_DISABLE': '1'})
-        if out.returncode: sys.exit(f'size {n} failed:\n{out.stderr[-3000:]}')
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1])); print(f'{n} items done', file=sys.stderr)
-    table(rows)
+    runs = {n: [] for n in a.sizes}
+    for _ in range(a.rounds):
+        for n in a.sizes:  # a process per size and round: its memory is its own
+            out = subprocess.run([sys.executable, __file__, '--one', str(n), '--pages', str(a.pages), '--pace', str(a.pace)],
+                                 capture_output=True, text=True, env={**os.environ, 'TQDM_DISABLE': '1'})
+            if out.returncode: sys.exit(f'size {n} failed:\n{out.stderr[-3000:]}')
+            runs[n].append(json.loads(out.stdout.strip().splitlines()[-1])); print(f'{n} items done', file=sys.stderr)
+    print(f'load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; {a.rounds} rounds pooled, medians of open and refits')
+    table([pooled(rs) for rs in runs.values()])
 
 
 if __name__ == '__main__':

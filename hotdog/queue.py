@@ -518,14 +518,14 @@ def close(self: Queue):
 def _refit_inputs(self: Queue) -> dict | None:
     "What a refit needs: rows of the pool, not lists of its items (None while the labels hold fewer than two classes)."
     cur = current_labels(self.store)
-    cur = cur[cur.item.isin(self.pos.keys()) & cur.label.isin(self.classes)]
+    cur = cur[[h in self.pos and l in self.classes for h, l in zip(cur.item, cur.label)]]  # O(labels): this thread shares the kernel's GIL
     if cur.label.nunique() < 2: return None
     self._know_all(); norm = self._pool_norm()  # the first time only: the pool's embeddings, outside the lock
     with self._lock:
         on, done = [t['item'] for t in self.page + self.ahead], self._done.copy()
         n_random = len(self.randoms & (self.labelled | set(on)))
     on = np.array([self.pos[h] for h in on], np.int64); done[on] = True
-    return dict(pool=self.emb.spec() if self.background else self.emb, rows=cur.item.map(self.pos).to_numpy(np.int64), labels=list(cur.label), todo=np.flatnonzero(~done),
+    return dict(pool=self.emb.spec() if self.background else self.emb, rows=np.array([self.pos[h] for h in cur.item], np.int64), labels=list(cur.label), todo=np.flatnonzero(~done),
                 on_screen=on, classes=self.classes, norm=norm, policy=self.policy, prior=self.zero_shot,
                 n_random=n_random, batch=self._batch(), seed=self.seed + self.fits, geometry=self.cfg.geometry,
                 features_seed=self.seed, features_file=str(self._cfile) if self._cfeats is not None else None)
