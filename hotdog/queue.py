@@ -455,7 +455,8 @@ def refit_job(pool,                    # the pool's embeddings: a `PoolEmbedding
     fs = seed if features_seed is None else features_seed
     made = lambda: np.load(features_file) if features_file and os.path.exists(features_file) else cluster_features(pool, policy.kmeans_dims, fs)
     cf = lambda: _pool_cached(pool, ('cluster', policy.kmeans_dims, fs), made)
-    order, rnd = order_pool(policy, lambda _: probs[:len(todo)], cf, todo, np.concatenate([rows, on_screen]), n_random, seed, batch, True)
+    order, rnd = (order_pool(policy, lambda _: probs[:len(todo)], cf, todo, np.concatenate([rows, on_screen]), n_random, seed, batch, True)
+                  if len(todo) else (todo, np.zeros(0, bool)))  # nothing left to order
     return {'head': checkpoint(head), 'probs': probs.astype(np.float32), 'order': order, 'random': order[rnd], 'pid': os.getpid()}
 
 class RefitProcess:
