@@ -209,7 +209,7 @@ def _run_rows(n: int, classes, bad_share: float, dup_share: float, source: str, 
     hashes = [h.hex() for h in np.frombuffer(rng.bytes(16 * n), dtype='S16')]
     for i in np.flatnonzero(rng.random(n) < dup_share)[1:]: hashes[i] = hashes[int(rng.integers(0, i))]
     bad = rng.random(n) < bad_share; zs = rng.dirichlet(np.ones(len(classes)), n).astype(np.float32)
-    top = np.argsort(-rng.random((n, 1000)), 1)[:, :5].astype(np.int16) if n else np.zeros((0, 5), np.int16)
+    top = (rng.integers(0, 200, (n, 5)) + np.arange(5) * 200).astype(np.int16)  # five distinct ImageNet classes a row
     cols = dict(path=[f'{source}/{c}/{i:07d}.jpg' for i, c in enumerate(lab)], source=lab, label=lab,
                 hash=[None if b else h for b, h in zip(bad, hashes)], skip=['not an image' if b else None for b in bad],
                 size=rng.integers(2_000, 90_000, n), width=np.where(bad, -1, 224), height=np.where(bad, -1, 168))
