@@ -120,6 +120,20 @@ for _ in range({pages}):
 '''
 
 # %% ../nbs/02a_fixtures.ipynb
+def _claim_script(path, annotator: str, go, batch: int) -> str:
+    "Python source of a process that waits for the file `go`, then claims every catalogued item, `batch` at a time, printing what it got."
+    return f'''
+import os, time
+from hotdog.store import Store, claim, items
+s = Store({str(path)!r}, annotator={annotator!r})
+hs = items(s).hash.tolist()
+print('ready', flush=True)
+while not os.path.exists({str(go)!r}): time.sleep(0.002)
+for i in range(0, len(hs), {batch}):
+    print(' '.join(claim(s, {annotator!r}, s.session, hs[i:i + {batch}], ttl=600)), flush=True)
+'''
+
+# %% ../nbs/02a_fixtures.ipynb
 SIM_START = 1767225600.0  # 2026-01-01 00:00 UTC: simulated logs start here so that they repeat exactly
 
 def _sim_rows(hashes, truth, classes, annotator, rng, t0) -> list:

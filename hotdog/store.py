@@ -4,20 +4,23 @@
 
 # %% auto 0
 __all__ = ['SOURCES', 'KINDS', 'SCHEMA', 'EVENT_COLUMNS', 'ADDED_COLUMNS', 'RUN_FORMAT', 'RUN_COLUMNS', 'INSERT_EVENT', 'UNDONE',
-           'CURRENT', 'ANNOTATORS', 'damaged_message', 'Store', 'add_dataset', 'items', 'add_run', 'store_runs',
-           'record', 'label', 'label_many', 'skip', 'event_items', 'undo', 'current_labels', 'labelled_now', 'history',
-           'event_count', 'import_labels', 'export', 'annotators', 'labels_by_annotator', 'agreement', 'save_state',
-           'load_state', 'check', 'backup']
+           'CURRENT', 'ANNOTATORS', 'CLAIM_TTL', 'damaged_message', 'Store', 'add_dataset', 'items', 'add_run',
+           'store_runs', 'record', 'label', 'label_many', 'skip', 'event_items', 'undo', 'current_labels',
+           'labelled_now', 'history', 'event_count', 'import_labels', 'export', 'annotators', 'labels_by_annotator',
+           'agreement', 'claim', 'renew', 'release', 'claimed_by_others', 'overlap_items', 'save_state', 'load_state',
+           'check', 'backup']
 
 # %% ../nbs/02_store.ipynb
 import getpass
 import json
+import math
 import os
 import random
 import sqlite3
 import threading
 import time
 import uuid
+from hashlib import blake2b
 from pathlib import Path
 
 import pandas as pd
@@ -44,6 +47,8 @@ CREATE INDEX IF NOT EXISTS events_undo ON events (kind, undoes);
 CREATE INDEX IF NOT EXISTS events_label ON events (kind, item, id);
 CREATE INDEX IF NOT EXISTS events_annotator ON events (annotator, kind, item, id);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL, ts REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS claims (item TEXT PRIMARY KEY, annotator TEXT NOT NULL, session TEXT NOT NULL, expires REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS claims_session ON claims (session);
 '''
 EVENT_COLUMNS = ['id', 'kind', 'item', 'label', 'source', 'annotator', 'session', 'suggestion', 'confidence', 'model', 'undoes', 'mode', 'ts', 'action', 'keys']
 ADDED_COLUMNS = {'action': 'TEXT', 'keys': 'INTEGER'}  # columns newer than the first stores
@@ -376,6 +381,66 @@ def agreement(store: Store) -> pd.DataFrame:
             k = cohen_kappa_score(la, lb) if len(set(la) | set(lb)) > 1 else 1.0
             rows.append({'a': a, 'b': b, 'items': len(both), 'agree': float((la == lb).mean()), 'kappa': float(k)})
     return pd.DataFrame(rows, columns=['a', 'b', 'items', 'agree', 'kappa'])
+
+# %% ../nbs/02_store.ipynb
+CLAIM_TTL = 300.0  # seconds a claim lives without a renewal: longer than any sensible pause on one page
+
+def _name(what: str, v) -> str:
+    if not isinstance(v, str) or not v.strip(): raise HotdogError(f'{what} must be a non-empty name, not {v!r}')
+    return v
+
+def _ttl(ttl) -> float:
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not math.isfinite(ttl) or ttl <= 0:
+        raise HotdogError(f'claim ttl must be a positive number of seconds, not {ttl!r}')
+    return float(ttl)
+
+def _held(cur, hashes: list, now: float) -> dict:
+    "{item: annotator} of the unexpired claims on `hashes`, a chunk of SQL parameters at a time."
+    out = {}
+    for i in range(0, len(hashes), 500):
+        part = hashes[i:i+500]
+        out.update(cur.execute(f"SELECT item, annotator FROM claims WHERE expires > ? AND item IN ({','.join('?' * len(part))})", [now, *part]).fetchall())
+    return out
+
+# %% ../nbs/02_store.ipynb
+def claim(store: Store, annotator: str, session: str, hashes,   # the items wanted, in the order they would be shown
+          ttl: float = CLAIM_TTL,                               # seconds until the claims expire unless renewed
+          now: float | None = None) -> list:                    # the clock (tests); default: time.time()
+    "Claim those of `hashes` that no other annotator holds, atomically across processes; returns them in the given order."
+    annotator, session, ttl = _name('claim annotator', annotator), _name('claim session', session), _ttl(ttl)
+    hs = list(dict.fromkeys(hashes)); now = time.time() if now is None else float(now)
+    def tx(cur):
+        cur.execute('DELETE FROM claims WHERE expires <= ?', [now])
+        held = _held(cur, hs, now); mine = [h for h in hs if held.get(h, annotator) == annotator]
+        cur.executemany('INSERT INTO claims VALUES (?,?,?,?) ON CONFLICT (item) DO UPDATE SET annotator = excluded.annotator, '
+                        'session = excluded.session, expires = excluded.expires', [(h, annotator, session, now + ttl) for h in mine])
+        return mine
+    return store._transaction(tx, fsync=False) if hs else []
+
+def renew(store: Store, session: str, ttl: float = CLAIM_TTL, now: float | None = None) -> int:
+    "Extend every claim of `session` to `ttl` seconds from now (a heartbeat); returns how many."
+    session, ttl = _name('claim session', session), _ttl(ttl); now = time.time() if now is None else float(now)
+    return store._transaction(lambda cur: cur.execute('UPDATE claims SET expires = ? WHERE session = ?', [now + ttl, session]).rowcount, fsync=False)
+
+def release(store: Store, session: str, hashes=None) -> int:  # hashes: only these items; None: all of the session's
+    "Give up the claims of `session` (on close); returns how many."
+    session = _name('claim session', session)
+    if hashes is None: return store._transaction(lambda cur: cur.execute('DELETE FROM claims WHERE session = ?', [session]).rowcount, fsync=False)
+    rows = [(session, h) for h in hashes]
+    return store._transaction(lambda cur: cur.executemany('DELETE FROM claims WHERE session = ? AND item = ?', rows).rowcount, fsync=False)
+
+def claimed_by_others(store: Store, annotator: str, now: float | None = None) -> set:
+    "The items that other annotators hold unexpired claims on: what a queue of `annotator` leaves out."
+    now = time.time() if now is None else float(now)
+    return {r[0] for r in store.rows('SELECT item FROM claims WHERE annotator != ? AND expires > ?', [_name('claim annotator', annotator), now])}
+
+# %% ../nbs/02_store.ipynb
+def overlap_items(hashes, share: float = 0.1, seed: int = 0) -> set:  # share: of the pool, in [0, 1]
+    "The items that every annotator labels (for agreement): those whose seeded hash falls below `share`; the same set everywhere."
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise HotdogError(f'overlap share must be a number in [0, 1], not {share!r}')
+    cut, key = int(share * 2**64), str(seed).encode()
+    return {h for h in hashes if int.from_bytes(blake2b(str(h).encode(), digest_size=8, key=key).digest(), 'big') < cut}
 
 # %% ../nbs/02_store.ipynb
 def save_state(store: Store, key: str, value) -> None:
