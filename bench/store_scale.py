@@ -13,7 +13,7 @@ Printed: a table with a row per query; the last two columns are after/after at 2
 and before/after at 200k (what the indexes bought).
 
 Usage: nice .venv/bin/python bench/store_scale.py [--sizes 20000:100000,200000:1000000] [--repeat 3] [--keep DIR]
-Writes bench/out/store_scale.csv. About 6 minutes on a busy 2-core machine (building the stores: 30 s).
+Writes bench/out/store_scale.csv. About 12 minutes on a busy 2-core machine (building the 1M-event store: 50 s).
 """
 import argparse
 import contextlib
