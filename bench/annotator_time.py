@@ -59,7 +59,7 @@ TOPICS_PRIOR = {'animals': list(range(0, 398)), 'food': 'food', 'plants': PLANTS
 # typical first page (until the first refit), the prior in the pre-labels as 80 labels, a refit every 20 labels.
 CONFIGS = {'pigeon+random': ('pigeon', 1, Policy('random', 'random', 0, random_share=0, prior_weight=0), False),
            'single+default': ('single', 1, Policy(), True),
-           'old grid (entropy, prior 80)': ('grid', 40, Policy('entropy', 'typical', 40, 0.1, 80.0, 20), True),
+           'old grid 40 (entropy; prior 80)': ('grid', 40, Policy('entropy', 'typical', 40, 0.1, 80.0, 20), True),
            'grid 40 + default': ('grid', 40, Policy(), True),
            'grid 20 + default': ('grid', 20, Policy(), True),
            'grid 10 + default': ('grid', 10, Policy(), True),
