@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +37,8 @@ from .data import Item, display_path
 from .head import checkpoint, feature_stats, fit_head, model_from
 from .model import EMBED_DIM, embed
 from .prior import Blend, ZeroShot, check_classes
-from .store import Store, current_labels, items, labelled_now, load_state, record, save_state, undo as undo_events
+from .store import (CLAIM_TTL, Store, claim, current_labels, items, labelled_now, load_state, overlap_items, record, release, renew,
+                          save_state, undo as undo_events)
 
 # %% ../nbs/04a_queue.ipynb
 RUNS_KEY = 'runs'  # the store's `state` key that lists pipeline run folders (a JSON list of paths)
@@ -118,12 +120,13 @@ class Queue:
                  policy: Policy | None = None,  # which items come next and how often the head is refitted (default: `Policy()`)
                  review=None,                   # hashes (or {hash: label}) to review instead of unlabelled items
                  cfg: Config | None = None, name: str = 'main', seed: int = 0,
-                 background: bool = True):      # refit in a separate process (False: inline, for tests and simulations)
+                 background: bool = True,       # refit in a separate process (False: inline, for tests and simulations)
+                 overlap: float = 0.1):         # share of the pool that every annotator labels (for agreement); the rest goes to whoever takes it first
         self.store, self.classes, self.cfg, self.policy = store, check_classes(classes), cfg or get_config(), policy or Policy()
         if mode not in MODES + ('auto',): raise HotdogError(f"mode must be 'auto', 'single' or 'grid', not {mode!r}")
         if not 1 <= int(page_size) <= 40: raise HotdogError(f'page_size must be between 1 and 40 (a key per tile), not {page_size}')
         if scorer is not None and list(scorer.classes) != self.classes: raise HotdogError(f'the scorer knows classes {list(scorer.classes)}, the queue {self.classes}')
-        self.page_size, self.seed, self.scorer, self.background = int(page_size), seed, scorer, background
+        self.page_size, self.seed, self.scorer, self.background, self.overlap = int(page_size), seed, scorer, background, overlap
         self.auto = mode == 'auto'  # the screen of the page on show, of the next page, and of the pages taken from now on:
         self.mode = self.ahead_mode = self.next_mode = 'grid' if self.auto else mode
         self.zero_shot = scorer if isinstance(scorer, ZeroShot) else None  # the prior that stays in the refitted heads' pre-labels
@@ -170,7 +173,10 @@ def _setup(self: Queue):
         self.paths = {h: self.paths[h] for h in self.review}
     cur = current_labels(self.store)
     self.hashes = list(self.paths); self.pos = {h: i for i, h in enumerate(self.hashes)}; n = len(self.hashes)
-    if self.review is None: self.labelled = set(cur.item) & self.paths.keys()
+    self.shared = overlap_items(self.hashes, self.overlap) if self.review is None else set()  # the same items in every annotator's queue
+    if self.review is None:  # done: an item with a label, or a shared one with this annotator's label
+        mine = set(current_labels(self.store, self.store.annotator).item) if self.shared else set()
+        self.labelled = {h for h in set(cur.item) & self.paths.keys() if h not in self.shared or h in mine}
     else:  # a review is done with an item once its latest label is a review
         self.labelled = set(cur[cur.source == 'review'].item) & self.paths.keys()
         known = dict(zip(cur.item, cur.label)); self.review = {h: l if l is not None else known.get(h) for h, l in self.review.items()}
@@ -180,7 +186,7 @@ def _setup(self: Queue):
     self._order, self._cur, self._front, self._rand = np.zeros(0, np.int64), 0, [], np.zeros(n, bool)
     self.emb, self._cfeats, self._norm = self._pool_embeddings(), None, None
     self.model_name = None if self.scorer is None else self.scorer.name
-    self.since_fit, self.page, self.ahead = 0, [], []
+    self.since_fit, self.page, self.ahead, self._renewed = 0, [], [], time.time()
     self._restore() or self._start()
 
 @patch
@@ -320,9 +326,9 @@ def _set_order(self: Queue, rows, first=()):
     self._order, self._cur, self._front = np.asarray(rows, np.int64), 0, [self.pos[h] for h in first]
 
 @patch
-def _peek(self: Queue, n: int) -> tuple:
-    "(the next `n` rows of the order, how many pushed-back rows that passes, where the cursor then is): rows labelled, skipped or on screen since the order was made are passed over."
-    skip, out, f, c = {self.pos[t['item']] for t in self.page + self.ahead}, [], 0, self._cur
+def _peek(self: Queue, n: int, taken=()) -> tuple:
+    "(the next `n` rows of the order, how many pushed-back rows that passes, where the cursor then is): rows labelled, skipped, on screen or `taken` are passed over."
+    skip, out, f, c = {self.pos[t['item']] for t in self.page + self.ahead} | set(taken), [], 0, self._cur
     while len(out) < n and f < len(self._front):
         p = self._front[f]; f += 1
         if not self._done[p] and p not in skip: skip.add(p); out.append(p)
@@ -333,10 +339,25 @@ def _peek(self: Queue, n: int) -> tuple:
 
 @patch
 def _take(self: Queue, n: int) -> list:
-    "The next `n` items of the order, off the top; the random picks among them are remembered."
-    rows, f, self._cur = self._peek(n); del self._front[:f]
-    self.randoms |= {self.hashes[p] for p in rows if self._rand[p]}
-    return [self.hashes[p] for p in rows]
+    "The next `n` items of the order, off the top, that this annotator may show (see `_claim`); the random picks among them are remembered."
+    got = []
+    while len(got) < n:
+        rows, f, self._cur = self._peek(n - len(got), got); del self._front[:f]
+        if not rows: break
+        got += self._claim(rows)
+    self.randoms |= {self.hashes[p] for p in got if self._rand[p]}
+    return [self.hashes[p] for p in got]
+
+@patch
+def _claim(self: Queue, rows: list) -> list:
+    "Those of `rows` to show: shared ones, and the others once claimed for this annotator (nobody else holds them, nobody labelled them since the queue opened)."
+    if self.review is not None: return rows
+    hs = [self.hashes[p] for p in rows]; own = [h for h in hs if h not in self.shared]
+    if not own: return rows
+    elsewhere = labelled_now(self.store, own)  # another annotator labelled them meanwhile: done here too
+    if elsewhere: self.labelled |= elsewhere; self._mark(elsewhere)
+    ok = set(claim(self.store, self.store.annotator, self.store.session, [h for h in own if h not in elsewhere]))
+    return [p for p, h in zip(rows, hs) if h in self.shared or h in ok]
 
 @patch
 def _make_tiles(self: Queue, hs: list, mode: str | None = None) -> list:
@@ -407,6 +428,7 @@ def _restore(self: Queue) -> bool:
     if not self.auto and modes != (self.mode, self.mode): return self._resume_other_mode(keep(st['page']) + keep(st['ahead']))
     self.page, self.ahead = keep(st['page']), keep(st['ahead'])
     if not self.page and not self.ahead: return False
+    if self.review is None: claim(self.store, self.store.annotator, self.store.session, [t['item'] for t in self.page + self.ahead if t['item'] not in self.shared])
     (self.mode, self.ahead_mode), on = modes, {t['item'] for t in self.page + self.ahead}
     self._set_order(self._ordered(exclude=on)); self._choose()
     if not self.page: self._advance()
@@ -512,8 +534,9 @@ def _start_process(self: Queue):
 
 @patch
 def close(self: Queue):
-    "Stop the refit process (it also stops when the queue is garbage-collected or Python exits)."
+    "Stop the refit process (it also stops when the queue is garbage-collected or Python exits) and give up this sitting's claims (they also expire)."
     if self._worker is not None: self._worker.shutdown(wait=True); self._process.close(); self._worker = None
+    if self.review is None: release(self.store, self.store.session)
 
 @patch
 def _refit_inputs(self: Queue) -> dict | None:
@@ -615,6 +638,7 @@ def _commit(self: Queue, tiles: list, keys: int) -> list:
     self._mark(t['item'] for t in tiles)
     self.undo_stack.append({'events': ids, 'tiles': [dict(t) for t in tiles], 'mode': self.mode})
     self.since_fit += sum(t['choice'] is not None for t in tiles)
+    if time.time() - self._renewed > CLAIM_TTL / 4: renew(self.store, self.store.session); self._renewed = time.time()  # a heartbeat: the claims live on
     self._advance(); self._save(); self._maybe_refit()
     return ids
 
