@@ -142,7 +142,7 @@ class Queue:
 
     @property
     def remaining(self) -> int:
-        "Items not yet labelled or skipped in this queue."
+        "Items not yet labelled or skipped in this queue (another annotator's labels count once the queue meets their items)."
         return len(self.paths) - len(self.labelled) - len(self.skipped)
 
     @property
