@@ -60,6 +60,7 @@ def one(n: int, pages: int, pace: float) -> dict:
     from hotdog.queue import Queue
     from hotdog.store import Store
     folder = Path(tempfile.mkdtemp(prefix=f'hotdog-qscale-{n}-'))
+    os.environ['HOTDOG_CACHE'] = str(folder/'cache')  # the queue caches the pool's clustering features: gone with the pool
     t = time.perf_counter(); path, truth = build(n, folder); built = time.perf_counter() - t
     zs = ZeroShot(C, {'hotdog': 'hotdog'}); zs.predict_proba(np.zeros((1, 1280), np.float32))  # the ImageNet head loads once per process, not per queue
     t = time.perf_counter(); q = Queue(Store(path, annotator='bench'), C, mode='grid', page_size=20, scorer=zs); opened = time.perf_counter() - t
