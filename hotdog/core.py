@@ -5,7 +5,7 @@
 # %% auto 0
 __all__ = ['PACKAGE_DIR', 'PRECISIONS', 'GEOMETRY_FOR', 'IN_TEST', 'HotdogError', 'data_dir', 'cache_dir', 'ensure_dir',
            'pick_device', 'torch_dtype', 'cpu_has_bf16', 'pick_precision', 'seed_everything', 'lower_priority',
-           'idle_priority', 'Config', 'make_settings', 'get_config', 'notebook_figure_class', 'figure']
+           'Config', 'make_settings', 'get_config', 'notebook_figure_class', 'figure']
 
 # %% ../nbs/00_core.ipynb
 import functools
@@ -100,12 +100,6 @@ def lower_priority(by: int = 10) -> bool:
         tid = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + by)); return True
     except (AttributeError, OSError): return False
-
-# %% ../nbs/00_core.ipynb
-def idle_priority() -> bool:
-    "Run the calling thread only on CPU time nothing else wants (Linux `SCHED_IDLE`), else as nice as it gets; False where neither is possible."
-    try: os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0)); return True
-    except (AttributeError, OSError): return lower_priority(19)
 
 # %% ../nbs/00_core.ipynb
 GEOMETRY_FOR = {'cutouts': 'letterbox', 'photos': 'crop'}

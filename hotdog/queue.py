@@ -32,7 +32,7 @@ from fastcore.basics import patch
 from numpy.lib.format import open_memmap
 
 from .acquire import CHUNK, Policy, cluster_features, page_order
-from .core import Config, HotdogError, cache_dir, get_config, idle_priority
+from .core import Config, HotdogError, cache_dir, get_config
 from .data import Item, display_path
 from .head import checkpoint, feature_stats, fit_head, model_from
 from .model import EMBED_DIM, embed
@@ -500,12 +500,15 @@ class RefitProcess:
 
     def close(self):
         "End the child (it exits when its stdin closes)."
-        if self.proc.poll() is None: self.proc.stdin.close(); self.proc.wait(timeout=30)
+        if self.proc.poll() is not None: return
+        self.proc.stdin.close()
+        try: self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired: self.proc.kill(); self.proc.wait()  # a refit still running on a starved CPU: nothing in it to keep
 
 def serve_refits():
-    "The child's loop: idle priority, one thread (the kernel keeps the other core); a job in, its result (or exception) out, until stdin closes."
+    "The child's loop: low priority, one thread (the kernel keeps the other core); a job in, its result (or exception) out, until stdin closes."
     out = os.fdopen(os.dup(1), 'wb'); os.dup2(2, 1)  # results go to the saved stdout; anything a library prints goes to stderr
-    idle_priority(); torch.set_num_threads(1)  # a CPU only when the kernel, the server and the browser leave one idle
+    os.nice(10); torch.set_num_threads(1)  # nice, not idle-only (SCHED_IDLE): a busy machine's batch jobs would starve it
     fit_head(np.eye(4, dtype=np.float32), ['a', 'b', 'a', 'b'])  # the first fit's one-off costs, paid before any job
     while True:
         try: job = pickle.load(sys.stdin.buffer)
