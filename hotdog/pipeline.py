@@ -5,8 +5,8 @@
 # %% auto 0
 __all__ = ['DEFAULT_ZERO_SHOT', 'RUN_FORMAT', 'EMBED_DIM', 'list_source', 'zero_shot_prior', 'draft_side', 'read_for_model',
            'run_schema', 'shard_table', 'file_sha256', 'worker_model', 'run_config', 'score_rows', 'run_record',
-           'shard_file', 'score_shard', 'cores', 'local_cluster', 'cluster_client', 'read_run_record', 'worker_info',
-           'score', 'read_run', 'run_embeddings']
+           'shard_file', 'score_shard', 'cores', 'local_cluster', 'LeaveInterruptsToDriver', 'cluster_client',
+           'read_run_record', 'worker_info', 'score', 'read_run', 'run_embeddings']
 
 # %% ../nbs/09_pipeline.ipynb
 import fcntl
@@ -14,10 +14,12 @@ import io
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 import time
 import uuid
+from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from hashlib import sha256
@@ -27,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from distributed import Client, LocalCluster, as_completed, get_worker
+from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
 from distributed.deploy import Cluster
 from PIL import Image
 from tqdm.auto import tqdm
@@ -270,6 +272,12 @@ def local_cluster(workers: int | None = None) -> LocalCluster:
     return LocalCluster(n_workers=workers or cores(), threads_per_worker=1, processes=True, host='127.0.0.1',
                         dashboard_address='127.0.0.1:0', silence_logs=logging.ERROR)
 
+class LeaveInterruptsToDriver(WorkerPlugin):
+    "Workers of a local cluster ignore Ctrl-C (SIGINT reaches the terminal's whole process group): the driver shuts them down."
+    def setup(self, worker):
+        try: signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError: pass  # not the process's main thread: a threaded worker, nothing to quiet
+
 def _reachable(address: str, timeout: float):
     "One line unless a TCP connection to the scheduler at `address` opens within `timeout` seconds."
     from distributed.comm import parse_address, parse_host_port
@@ -294,7 +302,9 @@ def cluster_client(cluster=None,            # None: a local cluster; an address;
     try:
         try: client = Client(local or cluster, timeout=timeout, set_as_default=False)
         except Exception as e: raise HotdogError(f'cannot connect to the Dask scheduler at {cluster}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}') from None
-        try: yield client
+        try:
+            if local is not None: client.register_plugin(LeaveInterruptsToDriver(), name='hotdog-interrupts')
+            yield client
         finally: client.close()
     finally:
         if local is not None: local.close()
@@ -428,9 +438,11 @@ def score(source,                     # a folder, class tree, CSV/Parquet manife
             'images_per_s': round(done['rows'] / secs, 1) if secs > 0 else None}
 
 def _counts(out: Path, man: pd.DataFrame) -> dict:
-    "Scored and skipped rows over all shards of a run (read from the shards' `skip` column)."
-    scored = sum(pq.read_table(out/f, columns=['skip']).column('skip').null_count for f in man.file)  # null: no skip reason
-    return {'scored': scored, 'skipped': int(man.n.sum()) - scored}
+    "Scored and skipped rows over all shards of a run, and the five commonest skip reasons (from the shards' `skip` column)."
+    reasons = Counter()
+    for f in man.file: reasons.update(v for v in pq.read_table(out/f, columns=['skip']).column('skip').drop_null().to_pylist())
+    skipped = sum(reasons.values())
+    return {'scored': int(man.n.sum()) - skipped, 'skipped': skipped, 'skip_reasons': dict(reasons.most_common(5))}
 
 # %% ../nbs/09_pipeline.ipynb
 def _manifest(out) -> tuple:
