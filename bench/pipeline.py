@@ -50,26 +50,28 @@ def listing(n: int, dest: Path) -> Path:
 
 
 class Sampler:
-    "Peak RSS and CPU seconds of a process and its children, sampled in a thread every `every` seconds."
-    def __init__(self, pid: int, every: float = 0.2):
-        self.pid, self.every, self.rss, self.cpu, self.stop = pid, every, {}, {}, threading.Event()
+    "Peak RSS and CPU seconds of a process and its children, sampled in a thread every `every` seconds; the driver's also once shards appear in `out`."
+    def __init__(self, pid: int, out, every: float = 0.2):
+        self.pid, self.out, self.every, self.rss, self.cpu, self.stop, self.scoring = pid, Path(out), every, {}, {}, threading.Event(), 0
         self.t = threading.Thread(target=self._run, daemon=True); self.t.start()
 
     def _run(self):
         while not self.stop.is_set():
             try: procs = [psutil.Process(self.pid), *psutil.Process(self.pid).children(recursive=True)]
             except psutil.NoSuchProcess: return
+            started = any(self.out.glob('part-*.parquet'))
             for p in procs:
                 try:
                     with p.oneshot(): rss, c = p.memory_info().rss, p.cpu_times()
                 except psutil.Error: continue
+                if started and p.pid == self.pid: self.scoring = max(self.scoring, rss)
                 self.rss[p.pid] = max(self.rss.get(p.pid, 0), rss); self.cpu[p.pid] = max(self.cpu.get(p.pid, 0), c.user + c.system)
             time.sleep(self.every)
 
     def done(self) -> dict:
         self.stop.set(); self.t.join()
         workers = [v for k, v in self.rss.items() if k != self.pid]
-        return {'driver_mb': self.rss.get(self.pid, 0) / 2**20, 'worker_mb': max(workers, default=0) / 2**20,
+        return {'driver_mb': self.rss.get(self.pid, 0) / 2**20, 'driver_scoring_mb': self.scoring / 2**20, 'worker_mb': max(workers, default=0) / 2**20,
                 'worker_cpu_s': sum(v for k, v in self.cpu.items() if k != self.pid)}
 
 
@@ -87,7 +89,7 @@ def driver(source, out, workers: int, partition: int, stop_after: int | None = N
     import json
     p = subprocess.Popen([sys.executable, '-c', SCRIPT, str(source), str(out), str(workers), str(partition)], stdout=subprocess.PIPE, text=True,
                          env={**os.environ, 'PYTHONPATH': str(ROOT)}, start_new_session=True)
-    s = Sampler(p.pid)
+    s = Sampler(p.pid, out)
     if stop_after is not None:
         while len(list(Path(out).glob('part-*.parquet'))) < stop_after and p.poll() is None: time.sleep(0.05)
         os.killpg(p.pid, signal.SIGINT)
@@ -132,27 +134,30 @@ def main():
         small = tmp/'small.parquet'; full[:a.n].to_parquet(small, index=False)
         print(f'{a.n} Fashion-MNIST images for throughput; sizes {sizes}; {a.workers} workers; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}', flush=True)
 
-        from hotdog.head import predict_batch  # the baseline: one process, torch on every core
-        paths = full.path[:a.n].tolist(); predict_batch(paths[:32], cache=False)
-        t = time.perf_counter(); predict_batch(paths, cache=False); base = a.n / (time.perf_counter() - t)
-        rows.append(('predict_batch, one process', f'{base:.1f}', '1.00x', '')); print(rows[-1], flush=True)
+        import torch
+        from hotdog.head import predict_batch  # the baseline: one process, torch on as many threads as the workers
+        paths = full.path[:a.n].tolist(); predict_batch(paths[:32], cache=False); base = {}
+        for w in sorted({1, a.workers}):
+            torch.set_num_threads(w); t = time.perf_counter(); predict_batch(paths, cache=False); base[w] = a.n / (time.perf_counter() - t)
+            rows.append((f'predict_batch, one process, torch on {w} thread(s)', f'{base[w]:.1f}', '1.00x', '')); print(rows[-1], flush=True)
         for w in sorted({1, a.workers}):
             r, st = driver(small, tmp/f'tp{w}', w, a.partition)
-            rows.append((f'score, {w} worker(s), {a.partition} a shard', f"{r['images_per_s']:.1f}", f"{r['images_per_s'] / base:.2f}x",
+            rows.append((f'score, {w} worker(s) of 1 thread, {a.partition} a shard', f"{r['images_per_s']:.1f}", f"{r['images_per_s'] / base[w]:.2f}x",
                          f"start-up {r['startup_seconds']:.1f} s; with it {a.n / (r['seconds'] + r['startup_seconds']):.1f} images/s")); print(rows[-1], flush=True)
 
         mem = []
         for n in sizes:
             part = tmp/f'size-{n}.parquet'; full[:n].to_parquet(part, index=False)
             r, st = driver(part, tmp/f'mem{n}', a.workers, a.partition); mem.append((n, st, r))
-            print(f'{n} images: driver peak {st["driver_mb"]:.0f} MB, worker peak {st["worker_mb"]:.0f} MB, {r["images_per_s"]:.1f} images/s', flush=True)
+            print(f'{n} images: driver peak {st["driver_mb"]:.0f} MB ({st["driver_scoring_mb"]:.0f} MB once scoring), worker peak {st["worker_mb"]:.0f} MB, {r["images_per_s"]:.1f} images/s', flush=True)
 
-        clean, cst = driver(small, tmp/'clean', a.workers, 64)
+        rp = max(1, a.n // 30)  # shards of the resume comparison: enough that Ctrl-C lands with work left (the shards in flight still finish)
+        clean, cst = driver(small, tmp/'clean', a.workers, rp)
         n_shards = clean['shards']
-        stopped, sst = driver(small, tmp/'resumed', a.workers, 64, stop_after=n_shards // 2)
+        stopped, sst = driver(small, tmp/'resumed', a.workers, rp, stop_after=n_shards // 3)
         written = sorted((tmp/'resumed').glob('part-*.parquet')); before = len(written)
         before_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in written)
-        resumed, rst = driver(small, tmp/'resumed', a.workers, 64)
+        resumed, rst = driver(small, tmp/'resumed', a.workers, rp)
         same = len(shards(tmp/'clean')) == len(shards(tmp/'resumed')) and all(x.equals(y) for x, y in zip(shards(tmp/'clean'), shards(tmp/'resumed')))
         same_rows = read_run(tmp/'clean').drop(columns=['top5_class', 'top5_p']).equals(read_run(tmp/'resumed').drop(columns=['top5_class', 'top5_p']))
         work = (sst['worker_cpu_s'] + rst['worker_cpu_s']) / cst['worker_cpu_s']
@@ -161,11 +166,11 @@ def main():
         full_rate, fa = decode_rate(photos, None); draft_rate, da = decode_rate(photos, draft_side(cfg))
         diff = float(np.mean([np.abs(x.astype(int) - y.astype(int)).mean() for x, y in zip(fa, da)]))
 
-        print('\n| what | images/s | vs predict_batch | notes |\n|---|---|---|---|')
+        print('\n| what | images/s | vs predict_batch on as many threads | notes |\n|---|---|---|---|')
         for r in rows: print('| ' + ' | '.join(r) + ' |')
-        print('\n| images | driver peak RSS | worker peak RSS | images/s |\n|---|---|---|---|')
-        for n, st, r in mem: print(f"| {n:,} | {st['driver_mb']:.0f} MB | {st['worker_mb']:.0f} MB | {r['images_per_s']:.1f} |")
-        if len(mem) > 1: print(f"large / small: driver {mem[-1][1]['driver_mb'] / mem[0][1]['driver_mb']:.2f}x, workers {mem[-1][1]['worker_mb'] / mem[0][1]['worker_mb']:.2f}x")
+        print('\n| images | driver peak RSS | driver peak while scoring | worker peak RSS | images/s |\n|---|---|---|---|---|')
+        for n, st, r in mem: print(f"| {n:,} | {st['driver_mb']:.0f} MB | {st['driver_scoring_mb']:.0f} MB | {st['worker_mb']:.0f} MB | {r['images_per_s']:.1f} |")
+        if len(mem) > 1: print(f"large / small: driver {mem[-1][1]['driver_mb'] / mem[0][1]['driver_mb']:.2f}x (while scoring {mem[-1][1]['driver_scoring_mb'] / mem[0][1]['driver_scoring_mb']:.2f}x), workers {mem[-1][1]['worker_mb'] / mem[0][1]['worker_mb']:.2f}x")
         print(f"\nresume: Ctrl-C after {before} of {n_shards} shards, then the same call: worker CPU {work:.2f}x one clean run "
               f"(clean {cst['worker_cpu_s']:.0f} s; stopped {sst['worker_cpu_s']:.0f} s + resumed {rst['worker_cpu_s']:.0f} s, start-ups included); "
               f"the resumed call computed {resumed['computed_rows']} images, the {before_rows} written before were kept; shards identical: {same}; rows identical: {same_rows}")
