@@ -52,7 +52,7 @@ def listing(n: int, dest: Path) -> Path:
 class Sampler:
     "Peak RSS and CPU seconds of a process and its children, sampled in a thread every `every` seconds; the driver's also once shards appear in `out`."
     def __init__(self, pid: int, out, every: float = 0.2):
-        self.pid, self.out, self.every, self.rss, self.cpu, self.stop, self.scoring = pid, Path(out), every, {}, {}, threading.Event(), 0
+        self.pid, self.out, self.every, self.rss, self.cpu, self.stop, self.first = pid, Path(out), every, {}, {}, threading.Event(), None
         self.t = threading.Thread(target=self._run, daemon=True); self.t.start()
 
     def _run(self):
@@ -64,19 +64,20 @@ class Sampler:
                 try:
                     with p.oneshot(): rss, c = p.memory_info().rss, p.cpu_times()
                 except psutil.Error: continue
-                if started and p.pid == self.pid: self.scoring = max(self.scoring, rss)
+                if started and p.pid == self.pid and self.first is None: self.first = rss  # the driver once listed and scoring
                 self.rss[p.pid] = max(self.rss.get(p.pid, 0), rss); self.cpu[p.pid] = max(self.cpu.get(p.pid, 0), c.user + c.system)
             time.sleep(self.every)
 
     def done(self) -> dict:
         self.stop.set(); self.t.join()
         workers = [v for k, v in self.rss.items() if k != self.pid]
-        return {'driver_mb': self.rss.get(self.pid, 0) / 2**20, 'driver_scoring_mb': self.scoring / 2**20, 'worker_mb': max(workers, default=0) / 2**20,
+        return {'driver_mb': self.rss.get(self.pid, 0) / 2**20, 'driver_growth_mb': (self.rss.get(self.pid, 0) - (self.first or 0)) / 2**20, 'worker_mb': max(workers, default=0) / 2**20,
                 'worker_cpu_s': sum(v for k, v in self.cpu.items() if k != self.pid)}
 
 
 SCRIPT = '''
-import json, sys
+import json, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as in a terminal, even when this bench runs as a background job (SIGINT ignored)
 from hotdog.pipeline import score
 try: r = score(sys.argv[1], sys.argv[2], workers=int(sys.argv[3]), partition=int(sys.argv[4]), progress=False)
 except KeyboardInterrupt: sys.exit(130)
@@ -139,7 +140,7 @@ def main():
         paths = full.path[:a.n].tolist(); predict_batch(paths[:32], cache=False); base = {}
         for w in sorted({1, a.workers}):
             torch.set_num_threads(w); t = time.perf_counter(); predict_batch(paths, cache=False); base[w] = a.n / (time.perf_counter() - t)
-            rows.append((f'predict_batch, one process, torch on {w} thread(s)', f'{base[w]:.1f}', '1.00x', '')); print(rows[-1], flush=True)
+            rows.append((f'predict_batch, one process, torch on {w} thread(s)' + (' + 1 decode thread' if w == 1 and os.cpu_count() > 1 else ''), f'{base[w]:.1f}', '1.00x', '')); print(rows[-1], flush=True)
         for w in sorted({1, a.workers}):
             r, st = driver(small, tmp/f'tp{w}', w, a.partition)
             rows.append((f'score, {w} worker(s) of 1 thread, {a.partition} a shard', f"{r['images_per_s']:.1f}", f"{r['images_per_s'] / base[w]:.2f}x",
@@ -149,7 +150,7 @@ def main():
         for n in sizes:
             part = tmp/f'size-{n}.parquet'; full[:n].to_parquet(part, index=False)
             r, st = driver(part, tmp/f'mem{n}', a.workers, a.partition); mem.append((n, st, r))
-            print(f'{n} images: driver peak {st["driver_mb"]:.0f} MB ({st["driver_scoring_mb"]:.0f} MB once scoring), worker peak {st["worker_mb"]:.0f} MB, {r["images_per_s"]:.1f} images/s', flush=True)
+            print(f'{n} images: driver peak {st["driver_mb"]:.0f} MB (+{st["driver_growth_mb"]:.1f} MB after its first shard), worker peak {st["worker_mb"]:.0f} MB, {r["images_per_s"]:.1f} images/s', flush=True)
 
         rp = max(1, a.n // 30)  # shards of the resume comparison: enough that Ctrl-C lands with work left (the shards in flight still finish)
         clean, cst = driver(small, tmp/'clean', a.workers, rp)
@@ -168,9 +169,9 @@ def main():
 
         print('\n| what | images/s | vs predict_batch on as many threads | notes |\n|---|---|---|---|')
         for r in rows: print('| ' + ' | '.join(r) + ' |')
-        print('\n| images | driver peak RSS | driver peak while scoring | worker peak RSS | images/s |\n|---|---|---|---|---|')
-        for n, st, r in mem: print(f"| {n:,} | {st['driver_mb']:.0f} MB | {st['driver_scoring_mb']:.0f} MB | {st['worker_mb']:.0f} MB | {r['images_per_s']:.1f} |")
-        if len(mem) > 1: print(f"large / small: driver {mem[-1][1]['driver_mb'] / mem[0][1]['driver_mb']:.2f}x (while scoring {mem[-1][1]['driver_scoring_mb'] / mem[0][1]['driver_scoring_mb']:.2f}x), workers {mem[-1][1]['worker_mb'] / mem[0][1]['worker_mb']:.2f}x")
+        print('\n| images | driver peak RSS | driver growth after its first shard | worker peak RSS | images/s |\n|---|---|---|---|---|')
+        for n, st, r in mem: print(f"| {n:,} | {st['driver_mb']:.0f} MB | {st['driver_growth_mb']:+.1f} MB | {st['worker_mb']:.0f} MB | {r['images_per_s']:.1f} |")
+        if len(mem) > 1: print(f"large / small: driver {mem[-1][1]['driver_mb'] / mem[0][1]['driver_mb']:.2f}x, workers {mem[-1][1]['worker_mb'] / mem[0][1]['worker_mb']:.2f}x")
         print(f"\nresume: Ctrl-C after {before} of {n_shards} shards, then the same call: worker CPU {work:.2f}x one clean run "
               f"(clean {cst['worker_cpu_s']:.0f} s; stopped {sst['worker_cpu_s']:.0f} s + resumed {rst['worker_cpu_s']:.0f} s, start-ups included); "
               f"the resumed call computed {resumed['computed_rows']} images, the {before_rows} written before were kept; shards identical: {same}; rows identical: {same_rows}")
