@@ -86,9 +86,9 @@ def _manifest_rows(path: Path) -> list:
 def _is_listing(path: Path) -> bool:
     "Whether `path` is a Parquet listing: a `path` column of absolute paths only."
     if path.suffix.lower() != '.parquet': return False
-    try: paths = pq.read_table(path, columns=['path']).column('path')
-    except Exception: return False  # no `path` column, or not readable: from_manifest says which
-    return len(paths) > 0 and pa.types.is_string(paths.type) and paths.null_count == 0 and pc.all(pc.starts_with(paths, os.sep)).as_py()
+    try: paths = pq.read_table(path, columns=['path']).column('path').cast(pa.string())
+    except Exception: return False  # no `path` column of text, or not readable: from_manifest says which
+    return len(paths) > 0 and paths.null_count == 0 and pc.all(pc.starts_with(paths, os.sep)).as_py()
 
 def _listing_table(path: Path) -> pa.Table:
     "A Parquet listing as the run's listing, in Arrow (10^5 paths as Python objects would cost the driver memory): sorted, each path once."
