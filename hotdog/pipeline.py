@@ -6,9 +6,9 @@
 __all__ = ['LISTING_COLUMNS', 'DEFAULT_ZERO_SHOT', 'RUN_FORMAT', 'EMBED_DIM', 'WORKER_WAIT', 'list_source', 'zero_shot_prior',
            'draft_side', 'read_for_model', 'run_schema', 'shard_table', 'file_sha256', 'worker_model', 'run_config',
            'score_rows', 'run_record', 'shard_file', 'score_shard', 'cores', 'local_cluster', 'LeaveInterruptsToDriver',
-           'cluster_client', 'read_run_record', 'worker_info', 'score', 'read_run', 'run_embeddings', 'batch_run',
-           'score_columns', 'batch_summary', 'skip_table', 'predicted', 'per_source', 'score_histograms', 'picks',
-           'galleries', 'run_model', 'shard_timings', 'batch_metrics', 'throughput']
+           'cluster_client', 'read_run_record', 'worker_info', 'warm_up', 'score', 'read_run', 'run_embeddings',
+           'batch_run', 'score_columns', 'batch_summary', 'skip_table', 'predicted', 'per_source', 'score_histograms',
+           'picks', 'galleries', 'run_model', 'shard_timings', 'batch_metrics', 'throughput']
 
 # %% ../nbs/09_pipeline.ipynb
 import fcntl
@@ -377,6 +377,19 @@ def worker_info(checkpoint, sha, classes, device: str, precision: str) -> dict:
     return {'head': head, 'classes': zc, 'prior': zp, 'precision': pick_precision(pick_device(device), precision)}
 
 # %% ../nbs/09_pipeline.ipynb
+def warm_up(run: dict, device: str = 'auto') -> int:
+    "Load the run's models in this worker and run the backbone once (weights, kernels), so that its first shard is not its slowest; returns the pid."
+    from hotdog.core import pick_device
+    from hotdog.model import CPU_FORWARD_BATCH, _forward, imagenet_probs
+    worker_model(run['model']['checkpoint'], run['model']['sha256']); size = run['config']['image_size']
+    _forward(np.zeros((CPU_FORWARD_BATCH, size, size, 3), np.uint8), pick_device(device), run['config']['precision'])
+    imagenet_probs(np.zeros((1, EMBED_DIM), np.float32)); return os.getpid()
+
+def _warm_workers(client, run: dict, device: str):
+    "`warm_up` on every worker at once, before the clock of the run starts."
+    client.gather([client.submit(warm_up, run, device, workers=[w], allow_other_workers=False, pure=False) for w in client.scheduler_info()['workers']])
+
+# %% ../nbs/09_pipeline.ipynb
 WORKER_WAIT = 60  # seconds to wait for a cluster's first worker
 
 def _check_args(model, partition, embeddings):
@@ -398,7 +411,9 @@ def _plan(client, out: Path, source: str, model, sha, classes, cfg, embeddings, 
     kind, listing = (prev['kind'], None) if prev else _listing(source)
     run = run_record(source, kind, info['classes'], info['prior'], model, sha, info['head'], cfg, info['precision'], embeddings, partition)
     if prev is not None: _refuse_other(prev, run, out); return prev
-    _freeze(out, listing, partition, run); return run
+    _freeze(out, listing, partition, run); del listing
+    pa.default_memory_pool().release_unused()  # the listing's buffers: the driver stays small for the hours of the run
+    return run
 
 # %% ../nbs/09_pipeline.ipynb
 def _run_shards(client, out: Path, todo: pd.DataFrame, run: dict, device: str, bar) -> dict:
@@ -438,6 +453,7 @@ def score(source,                     # a folder, class tree, CSV/Parquet manife
     with _locked(out):
         with cluster_client(cluster, workers) as client:
             run = _plan(client, out, source, model, sha, classes, cfg, embeddings, partition, follow_head)
+            _warm_workers(client, run, cfg.device)
             for stale in out.glob('.part-*.part'): stale.unlink(missing_ok=True)  # a killed worker's unfinished file
             man = pd.read_parquet(out/'_manifest.parquet'); have = man.file.map(lambda f: (out/f).exists())
             total, before = int(man.n.sum()), int(man.n[have].sum())
