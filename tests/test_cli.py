@@ -75,3 +75,16 @@ def test_readme_training_then_predict_with_that_checkpoint(tmp_path):
     code, out, err = hotdog('predict', img, '--head', tmp_path/'data'/'head.pt')
     assert code == 0, err
     assert 'head: hotdog' in out and 'not_hotdog=' in out, out
+
+
+def test_score_runs_resumes_and_refuses_in_one_line(tmp_path):
+    root = synthetic_dataset(tmp_path/'syn', 3)
+    make_bad_files(root/'hotdog')
+    code, out, err = hotdog('score', root, '--out', tmp_path/'run', '--workers', 1, '--partition', 4, '--quiet')
+    assert code == 0 and 'Traceback' not in err, err
+    assert out.startswith(f"{tmp_path/'run'}: 18 files in 5 shards: 13 scored, 5 skipped") and 'empty file (0 bytes)' in out, out
+    assert len(pd.read_parquet(tmp_path/'run'/'part-00000.parquet')) == 4
+    code, out, err = hotdog('score', root, '--out', tmp_path/'run', '--workers', 1, '--partition', 8, '--quiet')  # another partition: another run
+    assert code == 1 and out == '' and len(err.strip().splitlines()) == 1 and 'config.partition' in err, err
+    code, out, err = hotdog('score', root, '--out', tmp_path/'run2', '--cluster', 'tcp://127.0.0.1:1')
+    assert code == 1 and err.startswith('hotdog: error: no Dask scheduler answers') and len(err.strip().splitlines()) == 1, err

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -165,7 +166,7 @@ def test_failing_run_keeps_the_notebook_and_prints_the_error(tmp_path):
     assert 'class="failed"' in (tmp_path/'index.html').read_text()
 
 
-@pytest.mark.parametrize('name', ['dataset', 'labelling', 'experiment', 'active_learning'])
+@pytest.mark.parametrize('name', ['dataset', 'labelling', 'experiment', 'active_learning', 'batch'])
 def test_templates_are_clean_and_logic_free(name):
     "Committed without outputs, with a tagged parameters cell and this project's kernel; code cells only call into hotdog."
     nb = json.loads((Path(__file__).parents[1]/'reports'/'templates'/f'{name}.ipynb').read_text())
@@ -221,3 +222,19 @@ def test_active_learning_report(tmp_path):
     assert not code_shown(page) and page.count('<img') >= 1 and '&lt;Figure' not in page
     m = json.loads((run/'metrics.json').read_text())
     assert [s['strategy'] for s in m['strategies']] == ['random', 'random10+entropy', 'default', 'prior10+entropy+prior30'] and m['target'] <= 0.95
+
+
+def test_batch_report_on_a_scored_run(tree, tmp_path):
+    "A run of `hotdog score` (bad files included) as evidence: counts, skip reasons, per source, galleries, throughput, model card."
+    code, out, err = hotdog('score', tree, '--out', tmp_path/'run', '--workers', 1, '--partition', 8, '--quiet')
+    assert code == 0, err
+    code, out, err = hotdog('report', 'batch', '-p', 'run', tmp_path/'run', '-p', 'per_class', '3', '--root', tmp_path)
+    assert code == 0, err
+    run = Path(out.strip()).parent
+    m = json.loads((run/'metrics.json').read_text())
+    files = len(pd.read_parquet(tmp_path/'run'/'_listing.parquet'))
+    assert m['files'] == files and m['scored'] + m['skipped'] == files and m['skipped'] >= 5 and 'empty file (0 bytes)' in m['skip_reasons']
+    assert sum(m['predicted'].values()) == m['scored'] and m['images_per_s'] > 0
+    page = (run/'report.html').read_text()
+    for part in ('Skipped files', 'Per source', 'Borderline', 'Throughput', 'zero-shot', 'image/png'): assert part in page, part
+    assert not code_shown(page)

@@ -1,0 +1,197 @@
+"""The scoring pipeline (`hotdog.pipeline.score` on a Dask LocalCluster) against `predict_batch` in one process, all measured in this run.
+
+Prints: images/s of `score` with 1 and 2 workers against `predict_batch` on the same images and cores; peak RSS of the
+driver and of each worker at a small and a large size; the work of a run interrupted (Ctrl-C) and resumed as a share of
+one clean run, and whether both give the same shards; and draft-mode against full JPEG decoding on camera-sized photos.
+Data: Fashion-MNIST written out as PNG files (once, into the cache), then generated small JPEGs up to the size asked.
+Usage: nice .venv/bin/python bench/pipeline.py [--n 400] [--rounds 3] [--sizes 1000,10000] [--workers 2] [--partition 256] [--photos 12]
+"""
+import argparse
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+import pyarrow.parquet as pq
+from PIL import Image
+
+from hotdog.core import cache_dir, get_config
+from hotdog.data import decode
+from hotdog.datasets import fashion_mnist, sample_photos
+from hotdog.fixtures import synthetic_image
+from hotdog.pipeline import draft_side, read_run, score
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def listing(n: int, dest: Path) -> Path:
+    "A Parquet listing of n image files: Fashion-MNIST train, then test, as PNGs; beyond 70,000, generated 64 px JPEGs."
+    paths = []
+    for split, size in (('train', 60000), ('test', 10000)):
+        if len(paths) >= n: break
+        k = min(size, n - len(paths)); man = fashion_mnist(split, None if k == size else k)
+        paths += [str(man.parent/p) for p in pd.read_csv(man).path]
+    gen = cache_dir()/'pipeline-bench'/'jpeg'
+    for i in range(n - len(paths)):
+        p = gen/f'{i // 10000:03d}'/f'{i:07d}.jpg'
+        if not p.exists(): p.parent.mkdir(parents=True, exist_ok=True); synthetic_image(i % 2, i, 64).save(p, quality=85)
+        paths.append(str(p))
+    out = dest/f'listing-{n}.parquet'; pd.DataFrame({'path': paths[:n]}).to_parquet(out, index=False)
+    return out
+
+
+class Sampler:
+    "Peak RSS and CPU seconds of a process and its children, sampled in a thread every `every` seconds; the driver's also once shards appear in `out`."
+    def __init__(self, pid: int, out, every: float = 0.2):
+        self.pid, self.out, self.every, self.rss, self.cpu, self.stop, self.first = pid, Path(out), every, {}, {}, threading.Event(), None
+        self.t = threading.Thread(target=self._run, daemon=True); self.t.start()
+
+    def _run(self):
+        while not self.stop.is_set():
+            try: procs = [psutil.Process(self.pid), *psutil.Process(self.pid).children(recursive=True)]
+            except psutil.NoSuchProcess: return
+            started = any(self.out.glob('part-*.parquet'))
+            for p in procs:
+                try:
+                    with p.oneshot(): rss, c = p.memory_info().rss, p.cpu_times()
+                except psutil.Error: continue
+                if started and p.pid == self.pid and self.first is None: self.first = rss  # the driver once listed and scoring
+                self.rss[p.pid] = max(self.rss.get(p.pid, 0), rss); self.cpu[p.pid] = max(self.cpu.get(p.pid, 0), c.user + c.system)
+            time.sleep(self.every)
+
+    def done(self) -> dict:
+        self.stop.set(); self.t.join()
+        workers = [v for k, v in self.rss.items() if k != self.pid]
+        return {'driver_mb': self.rss.get(self.pid, 0) / 2**20, 'driver_growth_mb': (self.rss.get(self.pid, 0) - (self.first or 0)) / 2**20, 'worker_mb': max(workers, default=0) / 2**20,
+                'worker_cpu_s': sum(v for k, v in self.cpu.items() if k != self.pid)}
+
+
+SCRIPT = '''
+import json, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as in a terminal, even when this bench runs as a background job (SIGINT ignored)
+from hotdog.pipeline import score
+try: r = score(sys.argv[1], sys.argv[2], workers=int(sys.argv[3]), partition=int(sys.argv[4]), progress=False)
+except KeyboardInterrupt: sys.exit(130)
+print(json.dumps(r))
+'''
+
+
+def driver(source, out, workers: int, partition: int, stop_after: int | None = None) -> tuple:
+    "Run `score` in a driver process of its own, sampled; with `stop_after`, Ctrl-C (SIGINT to its process group) once that many shards are written."
+    import json
+    p = subprocess.Popen([sys.executable, '-c', SCRIPT, str(source), str(out), str(workers), str(partition)], stdout=subprocess.PIPE, text=True,
+                         env={**os.environ, 'PYTHONPATH': str(ROOT)}, start_new_session=True)
+    s = Sampler(p.pid, out)
+    if stop_after is not None:
+        while len(list(Path(out).glob('part-*.parquet'))) < stop_after and p.poll() is None: time.sleep(0.05)
+        os.killpg(p.pid, signal.SIGINT)
+    so, _ = p.communicate(); stats = s.done()
+    return (json.loads(so.strip().splitlines()[-1]) if p.returncode == 0 else None), stats
+
+
+def shards(out) -> list:
+    "Every shard of a run as an Arrow table, in order."
+    return [pq.read_table(f) for f in sorted(Path(out).glob('part-*.parquet'))]
+
+
+def camera_jpegs(k: int, dest: Path) -> list:
+    "k camera-sized (4000x3000) JPEGs: real sample photos upscaled, with sensor-like noise."
+    photos = sorted(p for p in sample_photos(dest/'photos').rglob('*') if p.is_file())
+    rng, out = np.random.default_rng(0), []
+    for i in range(k):
+        im = Image.open(photos[i % len(photos)]).convert('RGB').resize((4000, 3000), Image.BICUBIC)
+        a = np.asarray(im, np.int16) + rng.normal(0, 4, (3000, 4000, 3)).astype(np.int16)
+        b = io.BytesIO(); Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(b, 'JPEG', quality=90); out.append(b.getvalue())
+    return out
+
+
+def decode_rate(datas: list, draft) -> tuple:
+    "(images/s, the backbone inputs) of decoding and preparing `datas`, drafted or not."
+    from hotdog.model import prepare
+    cfg = get_config(); t = time.perf_counter()
+    arrays = [prepare(decode(d, draft=draft), cfg.geometry, cfg.image_size) for d in datas]
+    return len(datas) / (time.perf_counter() - t), arrays
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--n', type=int, default=400, help='images for the throughput and resume comparisons')
+    ap.add_argument('--sizes', default='1000,10000', help='run sizes for peak memory, e.g. 20000,200000')
+    ap.add_argument('--workers', type=int, default=2); ap.add_argument('--partition', type=int, default=256)
+    ap.add_argument('--photos', type=int, default=12, help='camera-sized JPEGs for the decoding comparison')
+    ap.add_argument('--rounds', type=int, default=3, help='interleaved rounds of the throughput comparison (the best counts)')
+    a = ap.parse_args(); sizes = [int(s) for s in a.sizes.split(',')]
+    tmp = Path(tempfile.mkdtemp(prefix='bench-pipeline-')); rows = []
+    try:
+        src = listing(max([a.n, *sizes]), tmp); full = pd.read_parquet(src)
+        small = tmp/'small.parquet'; full[:a.n].to_parquet(small, index=False)
+        print(f'{a.n} Fashion-MNIST images for throughput; sizes {sizes}; {a.workers} workers; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}', flush=True)
+
+        import torch
+        from distributed import Client
+        from hotdog.head import predict_batch  # the baseline: one process, torch on as many threads as the workers
+        from hotdog.pipeline import local_cluster
+        paths = full.path[:a.n].tolist(); predict_batch(paths[:32], cache=False)
+        counts = sorted({1, a.workers}); clusters = {w: local_cluster(w) for w in counts}; clients = {w: Client(clusters[w], set_as_default=False) for w in counts}
+        base, eng, start = {w: [] for w in counts}, {w: [] for w in counts}, {}
+        try:  # rounds of each, interleaved: the machine's load drifts; the best of each counts
+            for k in range(a.rounds):
+                for w in counts:
+                    torch.set_num_threads(w); t = time.perf_counter(); predict_batch(paths, cache=False); base[w].append(a.n / (time.perf_counter() - t))
+                    t = time.perf_counter(); r = score(small, tmp/f'tp{w}-{k}', cluster=clients[w], partition=a.partition, progress=False)
+                    eng[w].append(r['images_per_s']); start.setdefault(w, r['startup_seconds'])
+                    print(f'round {k}: {w} thread(s) predict_batch {base[w][-1]:.1f}, score {eng[w][-1]:.1f} images/s', flush=True)
+        finally:
+            for w in counts: clients[w].close(); clusters[w].close()
+        torch.set_num_threads(os.cpu_count())
+        for w in counts:
+            rows.append((f'predict_batch, one process, torch on {w} thread(s)' + (' (+1 decode thread)' if w == 1 and os.cpu_count() > 1 else ''), f'{max(base[w]):.1f}', '1.00x', f'rounds: ' + ', '.join(f'{v:.1f}' for v in base[w])))
+            rows.append((f'score, LocalCluster of {w} worker(s) x 1 thread, {a.partition} a shard', f'{max(eng[w]):.1f}', f'{max(eng[w]) / max(base[w]):.2f}x',
+                         f'rounds: ' + ', '.join(f'{v:.1f}' for v in eng[w]) + f'; first call: start-up {start[w]:.1f} s'))
+
+        mem = []
+        for n in sizes:
+            part = tmp/f'size-{n}.parquet'; full[:n].to_parquet(part, index=False)
+            r, st = driver(part, tmp/f'mem{n}', a.workers, a.partition); mem.append((n, st, r))
+            print(f'{n} images: driver peak {st["driver_mb"]:.0f} MB (+{st["driver_growth_mb"]:.1f} MB after its first shard), worker peak {st["worker_mb"]:.0f} MB, {r["images_per_s"]:.1f} images/s', flush=True)
+
+        rp = max(1, a.n // 30)  # shards of the resume comparison: enough that Ctrl-C lands with work left (the shards in flight still finish)
+        clean, cst = driver(small, tmp/'clean', a.workers, rp)
+        n_shards = clean['shards']
+        stopped, sst = driver(small, tmp/'resumed', a.workers, rp, stop_after=n_shards // 3)
+        written = sorted((tmp/'resumed').glob('part-*.parquet')); before = len(written)
+        before_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in written)
+        resumed, rst = driver(small, tmp/'resumed', a.workers, rp)
+        same = len(shards(tmp/'clean')) == len(shards(tmp/'resumed')) and all(x.equals(y) for x, y in zip(shards(tmp/'clean'), shards(tmp/'resumed')))
+        same_rows = read_run(tmp/'clean').drop(columns=['top5_class', 'top5_p']).equals(read_run(tmp/'resumed').drop(columns=['top5_class', 'top5_p']))
+        work = (sst['worker_cpu_s'] + rst['worker_cpu_s']) / cst['worker_cpu_s']
+
+        photos = camera_jpegs(a.photos, tmp); cfg = get_config()
+        full_rate, fa = decode_rate(photos, None); draft_rate, da = decode_rate(photos, draft_side(cfg))
+        diff = float(np.mean([np.abs(x.astype(int) - y.astype(int)).mean() for x, y in zip(fa, da)]))
+
+        print('\n| what | images/s (best round) | vs predict_batch on as many threads | notes |\n|---|---|---|---|')
+        for r in rows: print('| ' + ' | '.join(r) + ' |')
+        print('\n| images | driver peak RSS | driver growth after its first shard | worker peak RSS | images/s |\n|---|---|---|---|---|')
+        for n, st, r in mem: print(f"| {n:,} | {st['driver_mb']:.0f} MB | {st['driver_growth_mb']:+.1f} MB | {st['worker_mb']:.0f} MB | {r['images_per_s']:.1f} |")
+        if len(mem) > 1: print(f"large / small: driver {mem[-1][1]['driver_mb'] / mem[0][1]['driver_mb']:.2f}x, workers {mem[-1][1]['worker_mb'] / mem[0][1]['worker_mb']:.2f}x")
+        print(f"\nresume: Ctrl-C after {before} of {n_shards} shards, then the same call: worker CPU {work:.2f}x one clean run "
+              f"(clean {cst['worker_cpu_s']:.0f} s; stopped {sst['worker_cpu_s']:.0f} s + resumed {rst['worker_cpu_s']:.0f} s, start-ups included); "
+              f"the resumed call computed {resumed['computed_rows']} images, the {before_rows} written before were kept; shards identical: {same}; rows identical: {same_rows}")
+        print(f"\nJPEG decoding, {a.photos} photos of 4000x3000 to the backbone's 224 px input, one thread: full {full_rate:.2f} images/s, "
+              f"draft mode {draft_rate:.2f} images/s ({draft_rate / full_rate:.1f}x); mean pixel difference of the inputs {diff:.2f} of 255")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()
