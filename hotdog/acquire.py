@@ -231,18 +231,20 @@ def ordering(self: Policy, n_labelled: int, has_probs: bool) -> tuple:
 KLM = {'decide': 1.35, 'key': 0.28, 'glance': 0.2, 'point': 1.1, 'click': 0.2}  # seconds per operator (Card, Moran & Newell)
 
 def screen_costs(probs,               # [n, C] pre-label probabilities of the next page's items
-                 page_size: int) -> dict: # tiles on a grid page
+                 page_size: int,      # tiles on a grid page
+                 trust: float = 1.0) -> dict: # wrong pre-labels seen so far per wrong pre-label the model expected (see `Queue`)
     "Expected annotator seconds per label of a grid page and of single mode for these items."
     p = -np.sort(-np.asarray(probs, float), axis=1); n, C = p.shape
     M, K, G = KLM['decide'], KLM['key'], KLM['glance']
-    wrong = float(np.mean(1 - p[:, 0]))
-    keys = float(np.mean(p[:, 1:] @ np.arange(1, C)))  # flips to the true class, expected over the items (0 when the pre-label is right)
+    wrong = min(1.0, trust * float(np.mean(1 - p[:, 0])))  # a model that was wrong more often than it said is taken at its record
+    keys = min(C - 1, trust * float(np.mean(p[:, 1:] @ np.arange(1, C))))  # flips to the true class (0 when the pre-label is right)
     return {'grid': G + (M + K) / max(1, min(n, page_size)) + wrong * M + keys * K, 'single': M + K, 'wrong': wrong}
 
 @patch
 def screen(self: Policy, probs,       # [n, C] pre-label probabilities of the next items, or None (no scorer)
-           page_size: int) -> str:    # tiles on a grid page
+           page_size: int,            # tiles on a grid page
+           trust: float = 1.0) -> str: # how much more often than expected the pre-labels were wrong so far
     "'grid' or 'single': the screen with fewer expected annotator seconds per label for the next items."
     if probs is None or len(probs) == 0: return 'single'
-    c = screen_costs(probs, page_size)
+    c = screen_costs(probs, page_size, trust)
     return 'grid' if c['grid'] < c['single'] else 'single'
