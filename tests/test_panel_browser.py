@@ -21,7 +21,7 @@ from hotdog.queue import Queue
 from hotdog.panel import LabelPanel
 C = ['hotdog', 'not_hotdog']
 st = Store('labels.sqlite', annotator='browser'); add_dataset(st, ingest('syn', progress=False))
-panel = LabelPanel(Queue(st, C, page_size=16, scorer=ZeroShot(C, {'hotdog': 'hotdog'}), policy=Policy('random', cold_labels=0, random_share=0, refit_every=0)))
+panel = LabelPanel(Queue(st, C, mode='grid', page_size=16, scorer=ZeroShot(C, {'hotdog': 'hotdog'}), policy=Policy('random', cold_labels=0, random_share=0, refit_every=0)))
 panel'''
 
 
