@@ -35,11 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _pigeon import label_with_pigeon, pct  # noqa: E402
 from browser import browser, kernel_execute, lab, open_notebook, screenshot, write_notebook  # noqa: E402
 
+from hotdog.acquire import KLM  # noqa: E402
 from hotdog.datasets import demo_dataset  # noqa: E402
 from hotdog.panel import _cols  # noqa: E402
 from hotdog.store import Store, current_labels, items  # noqa: E402
 
-KEY, POINT, CLICK, MENTAL, GLANCE = 0.28, 1.1, 0.2, 1.35, 0.2
+KEY, POINT, CLICK, MENTAL, GLANCE = KLM['key'], KLM['point'], KLM['click'], KLM['decide'], KLM['glance']  # the costs the queue's auto mode uses
 CLASSES = ['food', 'not_food']
 ROWS = ['1234567890', 'qwertyuiop', 'asdfghjkl;', 'zxcvbnm,./']
 PANEL = '''from hotdog.data import ingest
