@@ -18,6 +18,7 @@ back-to-back keys), so the tools get some of the idle time a person gives them (
 config enables it (a regular install does; see nbs/05a_server.ipynb); `on`/`off` force it.
 
 Usage: .venv/bin/python bench/annotate.py [--n 200] [--page 40] [--pace 0.2] [--server plain|on|off] [--tools pigeon,single,grid]
+       [--refit-every N]
 """
 import argparse
 import json
@@ -51,7 +52,7 @@ from hotdog.queue import Queue
 from hotdog.panel import LabelPanel
 C = {classes!r}
 st = Store({store!r}, annotator='bench'); add_dataset(st, ingest({manifest!r}, progress=False))
-panel = LabelPanel(Queue(st, C, mode={mode!r}, page_size={page}, scorer=ZeroShot(C, {{'food': 'food'}}), policy=Policy.from_name({policy!r})))
+panel = LabelPanel(Queue(st, C, mode={mode!r}, page_size={page}, scorer=ZeroShot(C, {{'food': 'food'}}), policy=Policy.from_name({policy!r}, **{policy_kw!r})))
 panel'''
 
 
@@ -125,12 +126,15 @@ def kind(x):
     return 'single' if x['action'] in ('accept', 'submit', 'skip') else None
 
 
+POLICY_KW = {}  # Policy settings from the command line (--refit-every)
+
+
 def ours(page, jl, root, examples, truth, mode, page_size, policy, pace, run=''):
     demo = Path(demo_dataset()).parent  # a manifest lists files under its own folder
     manifest = demo/f'bench_{mode}.csv'; pd.DataFrame({'path': [str(Path(p).relative_to(demo)) for p in examples]}).to_csv(manifest, index=False)
     name = f'{mode}{run}'
     write_notebook(root/f'{name}.ipynb', [PANEL.format(classes=CLASSES, store=f'{name}.sqlite', manifest=str(manifest), mode=mode,
-                                                       page=page_size, policy=policy)])
+                                                       page=page_size, policy=policy, policy_kw=POLICY_KW)])
     open_notebook(page, jl, f'{name}.ipynb')
     page.wait_for_selector('.hotdog-panel img', timeout=120_000)
     page.evaluate('() => { window.hotdogLatencies = []; window.hotdogPhases = []; document.querySelector(".jp-InputArea").style.display = "none"; }')
@@ -234,7 +238,9 @@ def main():
     ap.add_argument('--pace', type=float, default=0.2, help='share of the KLM think time the scripted annotator waits (0: back to back)')
     ap.add_argument('--grid-runs', type=int, default=3, help='grid runs on fresh stores, pooled (a grid run has few keys)')
     ap.add_argument('--tools', default='pigeon,single,grid', help='which of pigeon, single, grid, auto (the queue picks grid or single) to run')
+    ap.add_argument('--refit-every', type=int, default=None, help="labels between refits (default: the policy's; 0: no refits, for a quiet baseline)")
     args = ap.parse_args()
+    if args.refit_every is not None: POLICY_KW['refit_every'] = args.refit_every
     tools = args.tools.split(',')
     load = os.getloadavg()
     examples, truth = pick(args.n)

@@ -67,6 +67,7 @@ CONFIGS = {'pigeon+random': ('pigeon', 1, Policy('random', 'random', 0, random_s
            'grid 40 + prior 80': ('grid', 40, Policy(prior_weight=80.0), True),
            'grid 40 + confident': ('grid', 40, Policy('confident', 'typical', 30, 0.1, 30.0), True),
            'auto 20 + default': ('auto', 20, Policy(), True),
+           'auto 10 + default': ('auto', 10, Policy(), True),
            'auto 40 + default': ('auto', 40, Policy(), True)}
 
 

@@ -232,19 +232,25 @@ KLM = {'decide': 1.35, 'key': 0.28, 'glance': 0.2, 'point': 1.1, 'click': 0.2}  
 
 def screen_costs(probs,               # [n, C] pre-label probabilities of the next page's items
                  page_size: int,      # tiles on a grid page
-                 trust: float = 1.0) -> dict: # wrong pre-labels seen so far per wrong pre-label the model expected (see `Queue`)
+                 trust: float = 1.0,  # wrong pre-labels seen so far per wrong pre-label the model expected (see `Queue`)
+                 keys_per_wrong: float | None = None) -> dict: # flips a wrong tile took so far (None: what the model expects)
     "Expected annotator seconds per label of a grid page and of single mode for these items."
     p = -np.sort(-np.asarray(probs, float), axis=1); n, C = p.shape
     M, K, G = KLM['decide'], KLM['key'], KLM['glance']
-    wrong = min(1.0, trust * float(np.mean(1 - p[:, 0])))  # a model that was wrong more often than it said is taken at its record
-    keys = min(C - 1, trust * float(np.mean(p[:, 1:] @ np.arange(1, C))))  # flips to the true class (0 when the pre-label is right)
-    return {'grid': G + (M + K) / max(1, min(n, page_size)) + wrong * M + keys * K, 'single': M + K, 'wrong': wrong}
+    claim = float(np.mean(1 - p[:, 0]))
+    wrong = min(1.0, trust * claim)  # a model that was wrong more often than it said is taken at its record
+    if keys_per_wrong is None:  # the flips to the true class of a wrong tile: its rank among the model's guesses
+        keys_per_wrong = float(np.mean(p[:, 1:] @ np.arange(1, C))) / claim if claim > 0 else 1.0
+    keys_per_wrong = min(max(keys_per_wrong, 1.0), C - 1.0)
+    return {'grid': G + (M + K) / max(1, min(n, page_size)) + wrong * (M + keys_per_wrong * K), 'single': M + K,
+            'wrong': wrong, 'keys_per_wrong': keys_per_wrong}
 
 @patch
 def screen(self: Policy, probs,       # [n, C] pre-label probabilities of the next items, or None (no scorer)
            page_size: int,            # tiles on a grid page
-           trust: float = 1.0) -> str: # how much more often than expected the pre-labels were wrong so far
+           trust: float = 1.0,        # how much more often than expected the pre-labels were wrong so far
+           keys_per_wrong: float | None = None) -> str: # flips a wrong tile took so far (None: what the model expects)
     "'grid' or 'single': the screen with fewer expected annotator seconds per label for the next items."
     if probs is None or len(probs) == 0: return 'single'
-    c = screen_costs(probs, page_size, trust)
+    c = screen_costs(probs, page_size, trust, keys_per_wrong)
     return 'grid' if c['grid'] < c['single'] else 'single'

@@ -282,7 +282,11 @@ def _batch(self: Queue) -> int:
     return max(self._n(self.next_mode), self.policy.refit_every or 1)
 
 @patch
-def _n(self: Queue, mode: str) -> int: return self.page_size if mode == 'grid' else 1
+def _n(self: Queue, mode: str) -> int:
+    "Items on a screen in `mode`: a page, or one; in auto mode a first grid page of `TRUST_TILES` until the model has a record."
+    if mode != 'grid': return 1
+    if self.auto and self.review is None and len(self._record()) < TRUST_TILES: return min(self.page_size, TRUST_TILES)
+    return self.page_size
 
 @patch
 def _choose(self: Queue):
@@ -290,17 +294,30 @@ def _choose(self: Queue):
     if not self.auto: return
     if self.review is not None: self.next_mode = 'grid'; return  # a review shows labels that are mostly right
     rows = self._peek(self.page_size)[0]
-    self.next_mode = self.policy.screen(self._scores(rows) if rows else None, self.page_size, self._trust())
+    self.next_mode = self.policy.screen(self._scores(rows) if rows else None, self.page_size, self._trust(), self._keys_per_wrong())
 
 TRUST_TILES = 10  # labelled tiles with a suggestion needed before the record counts
 
 @patch
+def _record(self: Queue) -> list:
+    "The recent labelled tiles that had a suggestion (the undo history): what the model's record is made of."
+    return [t for u in getattr(self, 'undo_stack', []) for t in u['tiles'] if t.get('confidence') is not None and t['choice'] is not None]
+
+@patch
 def _trust(self: Queue) -> float:
-    "Wrong suggestions among the recent labels (the undo history) per wrong suggestion their confidence expected; 1 until there are enough."
-    ts = [t for u in getattr(self, 'undo_stack', []) for t in u['tiles'] if t.get('confidence') is not None and t['choice'] is not None]
+    "Wrong suggestions in the record per wrong suggestion their confidence expected; 1 until there are enough."
+    ts = self._record()
     if len(ts) < TRUST_TILES: return 1.0
     seen, expected = sum(t['choice'] != t['suggestion'] for t in ts), sum(1 - t['confidence'] for t in ts)
     return (seen + 1) / (expected + 1)
+
+@patch
+def _keys_per_wrong(self: Queue) -> float | None:
+    "Flips the record's wrong grid tiles needed to reach their class (its rank among the model's guesses); None until three."
+    ks = [t['ranked'].index(t['choice']) if t['choice'] in (t.get('ranked') or []) else 1
+          for u in getattr(self, 'undo_stack', []) if u.get('mode') == 'grid' for t in u['tiles']
+          if t.get('confidence') is not None and t['choice'] is not None and t['choice'] != t['suggestion']]
+    return float(np.mean(ks)) if len(ks) >= 3 else None
 
 @patch
 def _cluster_features(self: Queue) -> np.ndarray:
@@ -407,7 +424,8 @@ def _advance(self: Queue):
 def _retake_ahead(self: Queue):
     "The next page, not on screen yet, in `next_mode` with the latest suggestions (unless it holds the annotator's flips)."
     if self._revisiting() or any(t['flips'] or t.get('typed') for t in self.ahead): return
-    if self.ahead_mode == self.next_mode: self.ahead = self._make_tiles([t['item'] for t in self.ahead], self.ahead_mode); return
+    if self.ahead_mode == self.next_mode and len(self.ahead) >= self._n(self.next_mode):
+        self.ahead = self._make_tiles([t['item'] for t in self.ahead], self.ahead_mode); return
     self._front[:0] = [self.pos[t['item']] for t in self.ahead]; self.ahead = []
     self.ahead, self.ahead_mode = self._take_screen()
 
@@ -653,8 +671,8 @@ def _commit(self: Queue, tiles: list, keys: int) -> list:
     self.since_fit += sum(t['choice'] is not None for t in tiles)
     if time.time() - self._renewed > CLAIM_TTL / 4: renew(self.store, self.store.session); self._renewed = time.time()  # a heartbeat: the claims live on
     if self.auto and self.mode == 'grid':  # a page's corrections may say that the model is worse than it thinks
-        was = self.next_mode; self._choose()
-        if self.next_mode != was: self._retake_ahead()
+        was = self.next_mode; self._choose()  # and the first page's record may make the next grid page a whole one
+        if self.next_mode != was or (self.ahead_mode == 'grid' and len(self.ahead) < self._n('grid')): self._retake_ahead()
     self._advance(); self._save(); self._maybe_refit()
     return ids
 
