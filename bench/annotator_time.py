@@ -58,7 +58,8 @@ TOPICS_PRIOR = {'animals': list(range(0, 398)), 'food': 'food', 'plants': PLANTS
 # name: (mode, page size, policy, scorer?). 'old grid' is the queue's default before the redesign: entropy after a
 # typical first page (until the first refit), the prior in the pre-labels as 80 labels, a refit every 20 labels.
 CONFIGS = {'pigeon+random': ('pigeon', 1, Policy('random', 'random', 0, random_share=0, prior_weight=0), False),
-           'single+default': ('single', 1, Policy(), True),
+           'single+default': ('single', 20, Policy(), True),
+           'single (refit every label)': ('single', 1, Policy(), True),
            'old grid 40 (entropy; prior 80)': ('grid', 40, Policy('entropy', 'typical', 40, 0.1, 80.0, 20), True),
            'grid 40 + default': ('grid', 40, Policy(), True),
            'grid 20 + default': ('grid', 20, Policy(), True),

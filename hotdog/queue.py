@@ -279,7 +279,7 @@ def _ordered(self: Queue, exclude=()) -> np.ndarray:
 @patch
 def _batch(self: Queue) -> int:
     "Items labelled before the order is renewed: a grid page, or the labels between refits (a `typical` batch comes from that many new clusters)."
-    return max(self._n(self.next_mode), self.policy.refit_every or 1)
+    return max(self.page_size if self.next_mode == 'grid' else 1, self.policy.refit_every or 1)  # a whole page: the first, short ones take its top
 
 @patch
 def _n(self: Queue, mode: str) -> int:
