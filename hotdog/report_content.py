@@ -26,7 +26,7 @@ from .fixtures import simulated_store
 from .labelstats import throughput
 from .model import embed
 from .report import REPORT_DIR_VAR, as_table
-from .store import UNDONE, Store, agreement, annotators, by_annotator_sql
+from .store import UNDONE, Store, agreement, annotators, by_annotator_sql, memo
 
 # %% ../nbs/08a_report_content.ipynb
 def load_dataset(source=None) -> Dataset:
@@ -177,12 +177,14 @@ def open_store(store=None, seed: int = 0) -> Store:
 LOG_COUNTS = """SELECT COUNT(*), COUNT(DISTINCT annotator), COUNT(DISTINCT session), TOTAL(kind = 'undo'), TOTAL(kind = 'skip'), MIN(ts), MAX(ts)
 FROM events WHERE source != 'import'"""
 
-def log_counts(store: Store) -> dict:
-    "Events (imports left out), their annotators, sittings, undos, skips, first and last time; labelled and catalogued items: SQL aggregates."
+def _log_counts(store: Store) -> dict:
     c = dict(zip(['events', 'annotators', 'sessions', 'undos', 'skips', 'first', 'last'], store.rows(LOG_COUNTS)[0]))
     c['labelled'] = store.rows(f"SELECT COUNT(*) FROM (SELECT item FROM events WHERE kind = 'label' AND id NOT IN ({UNDONE}) GROUP BY item)")[0][0]
-    c['items'] = store.rows('SELECT COUNT(*) FROM items')[0][0]
     return {k: v if k in ('first', 'last') else int(v) for k, v in c.items()}
+
+def log_counts(store: Store) -> dict:
+    "Events (imports left out), their annotators, sittings, undos, skips, first and last time; labelled and catalogued items: SQL aggregates."
+    return {**memo(store, 'log_counts', lambda: _log_counts(store)), 'items': int(store.rows('SELECT COUNT(*) FROM items')[0][0])}  # the catalog is not the log
 
 def labelling_summary(store: Store) -> pd.DataFrame:
     "Items, labelled items, events, annotators, sessions, undos, skips, first and last event (UTC), as a table."
@@ -194,11 +196,14 @@ def labelling_summary(store: Store) -> pd.DataFrame:
 # %% ../nbs/08a_report_content.ipynb
 LIVE_LABELS = f"SELECT annotator, ts FROM events WHERE +kind = 'label' AND source != 'import' AND id NOT IN ({UNDONE})"  # `+`: a scan beats the label index
 
-def labels_over_time(store: Store) -> Figure:
+def labels_over_time(store: Store,
+                     points: int = 10_000) -> Figure:  # at most this many steps a line (every k-th label, and the last): more than a figure has pixels
     "Cumulative labels (undone ones left out) over time, one line per annotator."
-    lab = store.query(LIVE_LABELS); t0 = store.rows("SELECT MIN(ts) FROM events WHERE source != 'import'")[0][0]
+    lab = store.query(LIVE_LABELS); t0 = log_counts(store)['first']
     fig = figure(figsize=(8, 3.2)); ax = fig.subplots()
-    for a, g in lab.sort_values('ts').groupby('annotator'): ax.step((g.ts - t0) / 60, np.arange(1, len(g) + 1), where='post', label=a)
+    for a, g in lab.sort_values('ts').groupby('annotator'):
+        keep = np.unique(np.r_[np.arange(0, len(g), -(-len(g) // points)), len(g) - 1])
+        ax.step((g.ts.to_numpy()[keep] - t0) / 60, keep + 1, where='post', label=a)
     ax.set_xlabel('minutes since the first event'); ax.set_ylabel('labels'); ax.legend(frameon=False, fontsize=9)
     ax.spines[['top', 'right']].set_visible(False); fig.tight_layout(); return fig
 
