@@ -4,11 +4,12 @@
 
 # %% auto 0
 __all__ = ['SOURCES', 'KINDS', 'SCHEMA', 'EVENT_COLUMNS', 'ADDED_COLUMNS', 'RUN_FORMAT', 'RUN_COLUMNS', 'INSERT_EVENT', 'UNDONE',
-           'CURRENT', 'ANNOTATORS', 'ANNOTATOR_LABELS', 'CLAIM_TTL', 'damaged_message', 'Store', 'add_dataset', 'items',
-           'add_run', 'store_runs', 'record', 'label', 'label_many', 'skip', 'event_items', 'undo', 'current_labels',
-           'labelled_now', 'history', 'event_count', 'memo', 'import_labels', 'export', 'annotators',
-           'labels_by_annotator', 'by_annotator_sql', 'label_patterns', 'agreement', 'claim', 'renew', 'release',
-           'claimed_by_others', 'overlap_items', 'save_state', 'load_state', 'check', 'backup']
+           'CURRENT', 'ANNOTATORS', 'ANNOTATOR_LABELS', 'LOG_COUNTS', 'LIVE_LABELS', 'CLAIM_TTL', 'damaged_message',
+           'Store', 'add_dataset', 'items', 'add_run', 'store_runs', 'record', 'label', 'label_many', 'skip',
+           'event_items', 'undo', 'current_labels', 'labelled_now', 'history', 'event_count', 'memo', 'import_labels',
+           'export', 'annotators', 'labels_by_annotator', 'by_annotator_sql', 'label_patterns', 'agreement',
+           'log_counts', 'live_labels', 'disagreeing', 'claim', 'renew', 'release', 'claimed_by_others',
+           'overlap_items', 'save_state', 'load_state', 'check', 'backup']
 
 # %% ../nbs/02_store.ipynb
 import getpass
@@ -404,6 +405,31 @@ def agreement(store: Store) -> pd.DataFrame:
             k = cohen_kappa_score(la, lb, sample_weight=w) if len(set(la) | set(lb)) > 1 else 1.0
             rows.append({'a': a, 'b': anns[j], 'items': int(w.sum()), 'agree': float(w[la == lb].sum() / w.sum()), 'kappa': float(k)})
     return pd.DataFrame(rows, columns=['a', 'b', 'items', 'agree', 'kappa'])
+
+# %% ../nbs/02_store.ipynb
+LOG_COUNTS = """SELECT COUNT(*), COUNT(DISTINCT annotator), COUNT(DISTINCT session), TOTAL(kind = 'undo'), TOTAL(kind = 'skip'), MIN(ts), MAX(ts)
+FROM events WHERE source != 'import'"""
+
+def _log_counts(store: Store) -> dict:
+    c = dict(zip(['events', 'annotators', 'sessions', 'undos', 'skips', 'first', 'last'], store.rows(LOG_COUNTS)[0]))
+    c['labelled'] = store.rows(f"SELECT COUNT(*) FROM (SELECT item FROM events WHERE kind = 'label' AND id NOT IN ({UNDONE}) GROUP BY item)")[0][0]
+    return {k: v if k in ('first', 'last') else int(v) for k, v in c.items()}
+
+def log_counts(store: Store) -> dict:
+    "Events (imports left out), their annotators, sittings, undos, skips, first and last time; labelled and catalogued items: SQL aggregates."
+    return {**memo(store, 'log_counts', lambda: _log_counts(store)), 'items': int(store.rows('SELECT COUNT(*) FROM items')[0][0])}  # the catalog is not the log
+
+LIVE_LABELS = f"SELECT annotator, ts FROM events WHERE +kind = 'label' AND source != 'import' AND id NOT IN ({UNDONE})"  # `+`: a scan beats the label index
+
+def live_labels(store: Store) -> pd.DataFrame:
+    "`annotator` and `ts` of every label event that no undo reverts, imports left out."
+    return store.query(LIVE_LABELS)
+
+def disagreeing(store: Store, limit: int = 20) -> pd.DataFrame:
+    "The first `limit` items, by hash, that annotators gave different current labels: `item`, then a column per annotator (None: no label)."
+    anns = annotators(store)
+    rows = store.rows(f'{by_annotator_sql(anns)} HAVING COUNT(DISTINCT label) > 1 ORDER BY item LIMIT ?', anns + anns + [limit]) if anns else []
+    return pd.DataFrame(rows, columns=['item', *anns])
 
 # %% ../nbs/02_store.ipynb
 CLAIM_TTL = 300.0  # seconds a claim lives without a renewal: longer than any sensible pause on one page
