@@ -1,6 +1,6 @@
-"""The label store at scale: cataloguing a pipeline run, and every question the workspace asks of the log, at 20k items /
-100k events and at 200k items / 1M events, without the store's indexes for the log (as stores were before issue 13) and
-with them.
+"""The label store at scale: cataloguing a pipeline run, every question the workspace asks of the log, and the labelling
+report, at 2k items / 10k events, 20k / 100k and 200k / 1M, the log's questions without the store's indexes for the log
+(as stores were before issue 13) and with them.
 
 The stores are `hotdog.fixtures.big_store` (4 annotators x 5 sittings, grid and single mode, ~5% skips, ~3% undos, items
 drawn at random so that most are labelled by several annotators); the run is `hotdog.fixtures.synthetic_run` (shards of
@@ -9,14 +9,23 @@ drawn at random so that most are labelled by several annotators); the run is `ho
 best of --repeat runs (one run for anything slower than 2 s), in CPU seconds of this process: the queries run in this
 process on a store in the page cache, so on an idle machine that is their wall-clock time, and on a machine that other jobs
 share it is not inflated by them (wall-clock times varied 3x between runs beside other agents' tests). add_run is wall time.
-Printed: a table with a row per query; the last two columns are after/after at 200k vs 20k (the scaling: 10 is linear)
-and before/after at 200k (what the indexes bought).
 
-Usage: nice .venv/bin/python bench/store_scale.py [--sizes 20000:100000,200000:1000000] [--repeat 3] [--keep DIR]
-Writes bench/out/store_scale.csv. About 12 minutes on a busy 2-core machine (building the 1M-event store: 50 s).
+The labelling report (reports/templates/labelling.ipynb) is timed twice over, with the indexes: each function it calls,
+cold (nothing kept from an earlier call: the Store's `hotdog.store.memo` is emptied first), and the calls in the template's
+order on one `Store` as the report makes them (a derived table computed once serves the later calls); then the whole report run
+by `hotdog.report.run_report` (papermill, a new kernel, HTML), in wall seconds.
+Printed: a table with a row per query, whose last two columns are after/after at the largest vs the smallest size (the
+scaling: 100 is linear from 2k to 200k) and before/after at the largest (what the indexes bought); then the report's table
+with its ratio of the largest to the smallest size.
+
+Usage: nice .venv/bin/python bench/store_scale.py [--sizes 2000:10000,20000:100000,200000:1000000] [--repeat 3] [--keep DIR] [--no-render]
+Writes bench/out/store_scale.csv and bench/out/store_scale_report.csv. About 15 minutes on a busy 2-core machine (building
+the 1M-event store: 30-50 s).
 """
 import argparse
 import contextlib
+import io
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -30,6 +39,7 @@ import pandas as pd
 import hotdog.store as store_module
 from hotdog.fixtures import big_store, synthetic_run
 from hotdog.labelstats import throughput
+from hotdog.report import run_report
 from hotdog.report_content import disagreements, labelling_metrics, labelling_summary, labels_over_time
 from hotdog.store import (Store, add_run, agreement, annotators, current_labels, event_count, export, history, items,
                           labelled_now)
@@ -83,11 +93,7 @@ def queries(s: Store, d: Path):
         ('export current .csv', lambda: export(s, d/'cur.csv')),
         ('export current .parquet', lambda: export(s, d/'cur.parquet')),
         ('export history .parquet', lambda: export(s, d/'hist.parquet', 'history')),
-        ('report: labelling_summary', lambda: labelling_summary(s)),
-        ('report: labels_over_time', lambda: labels_over_time(s)),
-        ('report: throughput by annotator', lambda: throughput(s, by='annotator')),
-        ('report: disagreements', lambda: disagreements(s)),
-        ('report: labelling_metrics', lambda: labelling_metrics(s)),
+        ('export history .csv', lambda: export(s, d/'hist.csv', 'history')),
     ]
 
 
@@ -95,8 +101,43 @@ def measure(path, d, repeat, label):
     "Seconds of each query on the store at `path`."
     s = Store(path, annotator='bench'); out = {}
     for name, fn in queries(s, d):
-        out[name] = timed(fn, repeat); print(f'  {label:>14} {name:32} {out[name]:8.3f} s', flush=True)
+        cold = lambda fn=fn: (s._memo.clear(), fn())  # nothing kept from the previous run (`hotdog.store.memo`)
+        out[name] = timed(cold, repeat); print(f'  {label:>14} {name:32} {out[name]:8.3f} s', flush=True)
     s.close(); return out
+
+
+def report_calls(s: Store, idle=60.0):
+    "(name, function) of each call of the labelling template, in its order."
+    fig = [None]
+    return [
+        ('labelling_summary', lambda: labelling_summary(s)),
+        ('labels_over_time', lambda: fig.__setitem__(0, labels_over_time(s))),
+        ('  its figure drawn as PNG', lambda: fig[0].savefig(io.BytesIO(), format='png')),  # as the HTML shows it
+        ("throughput(by='annotator')", lambda: throughput(s, idle=idle, by='annotator')),
+        ("throughput(by='mode')", lambda: throughput(s, idle=idle, by='mode')),
+        ("throughput(by=['annotator', 'mode'])", lambda: throughput(s, idle=idle, by=['annotator', 'mode'])),
+        ('agreement', lambda: agreement(s)),
+        ('disagreements', lambda: disagreements(s)),
+        ('labelling_metrics', lambda: labelling_metrics(s, idle)),
+    ]
+
+
+def measure_report(path, d, repeat, render):
+    "Seconds of each call of the labelling report, cold and in the report's order; and of the whole report."
+    out, s = {}, Store(path, annotator='bench')
+    for name, fn in report_calls(s):
+        out[(name, 'cold')] = timed(lambda fn=fn: (s._memo.clear(), fn()), repeat)  # nothing kept from an earlier call
+    s._memo.clear(); total = 0.0
+    for name, fn in report_calls(s):
+        t = time.process_time(); fn(); out[(name, 'in the report')] = time.process_time() - t; total += out[(name, 'in the report')]
+    s.close(); out[('all calls', 'in the report')] = total
+    out[('all calls', 'cold')] = sum(v for (n, k), v in out.items() if k == 'cold' and n != 'all calls')
+    for (name, how), v in out.items(): print(f'  {"report":>14} {name:38} {how:14} {v:8.3f} s', flush=True)
+    if render:
+        t = time.perf_counter(); run = run_report('labelling', {'store': str(path)}, root=d/'reports')
+        out[('the report, rendered (wall)', 'papermill')] = time.perf_counter() - t
+        print(f'  {"report":>14} rendered by run_report in {out[("the report, rendered (wall)", "papermill")]:.1f} s: {run}', flush=True)
+    return out
 
 
 def catalog(n, d):
@@ -109,11 +150,14 @@ def catalog(n, d):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument('--sizes', default='20000:100000,200000:1000000', help='items:events, comma-separated, small first')
+    p.add_argument('--sizes', default='2000:10000,20000:100000,200000:1000000', help='items:events, comma-separated, small first')
     p.add_argument('--repeat', type=int, default=3); p.add_argument('--keep', help='build the stores in this folder and keep them')
+    p.add_argument('--no-render', action='store_true', help='do not run the whole report with papermill')
     a = p.parse_args(); sizes = [tuple(int(v) for v in x.split(':')) for x in a.sizes.split(',')]
     d = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix='store-scale-')); d.mkdir(parents=True, exist_ok=True)
-    res, t0 = {}, time.perf_counter()
+    res, rep, t0 = {}, {}, time.perf_counter()
+    load = lambda: ' / '.join(f'{x:.1f}' for x in os.getloadavg())
+    print(f'load average at the start: {load()} ({os.cpu_count()} CPUs)', flush=True)
     try:
         for n_items, n_events in sizes:
             print(f'== {n_items:,} items, {n_events:,} events', flush=True)
@@ -123,22 +167,31 @@ def main():
             path = d/f'big-{n_items}-{n_events}.sqlite'
             if not path.exists():
                 t = time.perf_counter(); big_store(path, n_items, n_events); print(f'  built the store in {time.perf_counter() - t:.1f} s')
+            Store(path).close()  # the indexes are created on the first open: not part of any query's time
             bare = bare_copy(path, d/f'bare-{n_items}.sqlite')
             with without_indexes(): before = measure(bare, d, a.repeat, 'before')
             after = measure(path, d, a.repeat, 'after')
             for k in after: res[(n_items, k)] = {'before': before[k], 'after': after[k]}
+            for k, v in measure_report(path, d, a.repeat, not a.no_render).items(): rep[(n_items, *k)] = v
     finally:
         if not a.keep: shutil.rmtree(d, ignore_errors=True)
+    print(f'load average at the end: {load()}')
     df = pd.DataFrame([{'items': n, 'query': q, **v} for (n, q), v in res.items()])
     OUT.mkdir(exist_ok=True); df.to_csv(OUT/'store_scale.csv', index=False)
-    small, big = sizes[0][0], sizes[-1][0]
+    small, big = sizes[0][0], sizes[-1][0]; k = lambda n: f'{n // 1000}k'
     t = df.pivot(index='query', columns='items', values=['before', 'after']).reindex(df['query'].drop_duplicates())
-    tab = pd.DataFrame({f'{small // 1000}k before': t['before'][small], f'{small // 1000}k after': t['after'][small],
-                        f'{big // 1000}k before': t['before'][big], f'{big // 1000}k after': t['after'][big]})
-    tab[f'{big // 1000}k/{small // 1000}k'] = tab[f'{big // 1000}k after'] / tab[f'{small // 1000}k after']
-    tab['speed-up'] = tab[f'{big // 1000}k before'] / tab[f'{big // 1000}k after']
+    tab = pd.DataFrame({f'{k(n)} {w}': t[w][n] for n, _ in sizes for w in ('before', 'after')})
+    tab[f'{k(big)}/{k(small)}'] = tab[f'{k(big)} after'] / tab[f'{k(small)} after']
+    tab['speed-up'] = tab[f'{k(big)} before'] / tab[f'{k(big)} after']
     print(f"\n== CPU seconds (best of {a.repeat}; add_run: wall); {', '.join(f'{n:,} items/{e:,} events' for n, e in sizes)}")
-    with pd.option_context('display.width', 200): print(tab.round(3).to_string())
+    with pd.option_context('display.width', 250): print(tab.round(3).to_string())
+    rf = pd.DataFrame([{'items': n, 'call': c, 'how': h, 'seconds': v} for (n, c, h), v in rep.items()])
+    rf.to_csv(OUT/'store_scale_report.csv', index=False)
+    rt = rf.pivot_table(index=['call', 'how'], columns='items', values='seconds', sort=False)
+    rt.columns = [k(n) for n in rt.columns]; rt[f'{k(big)}/{k(small)}'] = rt[k(big)] / rt[k(small)]
+    print(f'\n== the labelling report: CPU seconds of each call (cold: best of {a.repeat}, the memo emptied each time; in the report: '
+          f'once, in the template\'s order on one Store); the whole report rendered: wall seconds')
+    with pd.option_context('display.width', 250): print(rt.round(3).to_string())
     print(f'  time: {time.perf_counter() - t0:.0f} s')
 
 

@@ -26,7 +26,7 @@ from .fixtures import simulated_store
 from .labelstats import throughput
 from .model import embed
 from .report import REPORT_DIR_VAR, as_table
-from .store import Store, agreement, current_labels, history, items
+from .store import Store, agreement, disagreeing, live_labels, log_counts
 
 # %% ../nbs/08a_report_content.ipynb
 def load_dataset(source=None) -> Dataset:
@@ -176,36 +176,37 @@ def open_store(store=None, seed: int = 0) -> Store:
 # %% ../nbs/08a_report_content.ipynb
 def labelling_summary(store: Store) -> pd.DataFrame:
     "Items, labelled items, events, annotators, sessions, undos, skips, first and last event (UTC), as a table."
-    ev = history(store, imports=False); cur = current_labels(store)
+    c = log_counts(store)
     when = lambda t: pd.to_datetime(t, unit='s').strftime('%Y-%m-%d %H:%M') if pd.notna(t) else None
-    return as_table({'store': str(store.path), 'items': len(items(store)), 'labelled': len(cur), 'events': len(ev), 'annotators': ev.annotator.nunique(),
-                     'sessions': ev.session.nunique(), 'undos': int((ev.kind == 'undo').sum()), 'skips': int((ev.kind == 'skip').sum()),
-                     'first': when(ev.ts.min()), 'last': when(ev.ts.max())})
+    return as_table({'store': str(store.path), **{k: c[k] for k in ('items', 'labelled', 'events', 'annotators', 'sessions', 'undos', 'skips')},
+                     'first': when(c['first']), 'last': when(c['last'])})
 
 # %% ../nbs/08a_report_content.ipynb
-def labels_over_time(store: Store) -> Figure:
+def labels_over_time(store: Store,
+                     points: int = 10_000) -> Figure:  # at most this many steps a line (every k-th label, and the last): more than a figure has pixels
     "Cumulative labels (undone ones left out) over time, one line per annotator."
-    ev = history(store, imports=False); lab = ev[(ev.kind == 'label') & ~ev.undone]; t0 = ev.ts.min()
+    lab = live_labels(store); t0 = log_counts(store)['first']
     fig = figure(figsize=(8, 3.2)); ax = fig.subplots()
-    for a, g in lab.sort_values('ts').groupby('annotator'): ax.step((g.ts - t0) / 60, np.arange(1, len(g) + 1), where='post', label=a)
+    for a, g in lab.sort_values('ts').groupby('annotator'):
+        keep = np.unique(np.r_[np.arange(0, len(g), -(-len(g) // points)), len(g) - 1])
+        ax.step((g.ts.to_numpy()[keep] - t0) / 60, keep + 1, where='post', label=a)
     ax.set_xlabel('minutes since the first event'); ax.set_ylabel('labels'); ax.legend(frameon=False, fontsize=9)
     ax.spines[['top', 'right']].set_visible(False); fig.tight_layout(); return fig
 
 # %% ../nbs/08a_report_content.ipynb
 def disagreements(store: Store, limit: int = 20) -> pd.DataFrame:
-    "Items that annotators labelled differently, with each one's current label."
-    anns = sorted(history(store, imports=False).query("kind == 'label'").annotator.unique())
-    cur = pd.DataFrame({a: current_labels(store, a).set_index('item').label for a in anns})
-    diff = cur[cur.notna().sum(1) > 1]; diff = diff[diff.nunique(axis=1) > 1]
-    paths = items(store).set_index('hash').path.map(lambda p: Path(p).name)
-    return diff.head(limit).rename(index=paths).rename_axis('image').fillna('')
+    "Items that annotators labelled differently, with each one's current label (the first `limit`, in the order of their hashes)."
+    df = disagreeing(store, limit).set_index('item')
+    found = store.rows(f"SELECT hash, path FROM items WHERE hash IN ({','.join('?' * len(df))})", list(df.index))
+    names = {h: Path(os.fsdecode(p)).name for h, p in found}  # a path that is not UTF-8 is stored as its bytes
+    return df.rename(index=names).rename_axis('image').fillna('')
 
 # %% ../nbs/08a_report_content.ipynb
 def labelling_metrics(store: Store, idle: float = 60.0) -> dict:
     "The labelling report's headline numbers (speed from `throughput`; NaN where there is nothing to count)."
     r, tot = throughput(store, idle=idle, by='annotator'), throughput(store, idle=idle)
-    ag, ev = agreement(store), history(store, imports=False)
-    return {'events': len(ev), 'labelled_items': len(current_labels(store)), 'annotators': len(r),
+    ag, c = agreement(store), log_counts(store)
+    return {'events': c['events'], 'labelled_items': c['labelled'], 'annotators': len(r),
             'labels_per_min': tot['labels_per_min'], 'actions_per_label': tot['actions_per_label'], 'acceptance': tot['acceptance_rate'],
-            'kappa': float(ag.kappa.mean()) if len(ag) else None, 'undos': int((ev.kind == 'undo').sum()),
+            'kappa': float(ag.kappa.mean()) if len(ag) else None, 'undos': c['undos'],
             'labels_per_min_by_annotator': r.labels_per_min.to_dict()}

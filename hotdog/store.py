@@ -4,11 +4,12 @@
 
 # %% auto 0
 __all__ = ['SOURCES', 'KINDS', 'SCHEMA', 'EVENT_COLUMNS', 'ADDED_COLUMNS', 'RUN_FORMAT', 'RUN_COLUMNS', 'INSERT_EVENT', 'UNDONE',
-           'CURRENT', 'ANNOTATORS', 'CLAIM_TTL', 'damaged_message', 'Store', 'add_dataset', 'items', 'add_run',
-           'store_runs', 'record', 'label', 'label_many', 'skip', 'event_items', 'undo', 'current_labels',
-           'labelled_now', 'history', 'event_count', 'import_labels', 'export', 'annotators', 'labels_by_annotator',
-           'agreement', 'claim', 'renew', 'release', 'claimed_by_others', 'overlap_items', 'save_state', 'load_state',
-           'check', 'backup']
+           'CURRENT', 'ANNOTATORS', 'ANNOTATOR_LABELS', 'LOG_COUNTS', 'LIVE_LABELS', 'CLAIM_TTL', 'damaged_message',
+           'Store', 'add_dataset', 'items', 'add_run', 'store_runs', 'record', 'label', 'label_many', 'skip',
+           'event_items', 'undo', 'current_labels', 'labelled_now', 'history', 'event_count', 'memo', 'import_labels',
+           'export', 'annotators', 'labels_by_annotator', 'by_annotator_sql', 'label_patterns', 'agreement',
+           'log_counts', 'live_labels', 'disagreeing', 'claim', 'renew', 'release', 'claimed_by_others',
+           'overlap_items', 'save_state', 'load_state', 'check', 'backup']
 
 # %% ../nbs/02_store.ipynb
 import getpass
@@ -92,6 +93,7 @@ class Store:
         self.session = session or uuid.uuid4().hex[:12]
         self._lock = threading.Lock()
         self.damaged = None  # why writes are refused, once damage was seen
+        self._memo = {}  # tables derived from the log, by question: (the log's state, the table); see `memo`
         self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
@@ -331,6 +333,14 @@ def event_count(store: Store) -> int:
     "How many events (of every kind) the log holds."
     return int(store.rows('SELECT count(*) FROM events')[0][0])
 
+def memo(store: Store, key, fn):
+    "`fn()`, computed once for each state of the log and kept on `store`: the log only grows, so its last event id names its state."
+    state = store.rows('SELECT MAX(id) FROM events')[0][0]  # read first: a value computed while others write is kept under an older state
+    hit = store._memo.get(key)
+    if hit is not None and hit[0] == state: return hit[1]
+    value = fn(); store._memo[key] = (state, value)
+    return value
+
 # %% ../nbs/02_store.ipynb
 def import_labels(store: Store, ds: Dataset, annotator: str = 'import') -> int:
     "Catalog `ds` and record its labels as `import` events; returns how many were recorded."
@@ -361,26 +371,65 @@ def annotators(store: Store, imports: bool = False) -> list:  # imports: count a
     "The annotators who recorded labels, sorted."
     return [r[0] for r in store.rows(ANNOTATORS.format(where='' if imports else "AND source != 'import'"))]
 
+ANNOTATOR_LABELS = f'''SELECT annotator, item, label FROM events WHERE id IN
+  (SELECT MAX(id) FROM events WHERE annotator IN ({{names}}) AND kind = 'label' AND id NOT IN ({UNDONE}) GROUP BY annotator, item)'''
+
 def labels_by_annotator(store: Store) -> pd.DataFrame:
     "Each annotator's current label of each item: a table with an item per row and an annotator per column (NaN: no label)."
     anns = annotators(store, imports=True)  # named, so that the query walks `events_annotator` a name at a time
-    df = store.query(f'''SELECT annotator, item, label FROM events WHERE id IN
-                         (SELECT MAX(id) FROM events WHERE annotator IN ({','.join('?' * len(anns))}) AND kind = 'label'
-                          AND id NOT IN ({UNDONE}) GROUP BY annotator, item)''', anns)
+    df = store.query(ANNOTATOR_LABELS.format(names=','.join('?' * len(anns))), anns)
     return df.pivot(index='item', columns='annotator', values='label')
+
+def by_annotator_sql(names: list) -> str:
+    "A query with a row per item that one of `names` labelled: `item`, then each one's current label (l0, l1, ...; NULL: none); parameters `names` twice."
+    cols = ', '.join(f'MAX(CASE WHEN annotator = ? THEN label END) AS l{i}' for i in range(len(names)))
+    return f"SELECT item, {cols} FROM ({ANNOTATOR_LABELS.format(names=','.join('?' * len(names)))}) GROUP BY item"
+
+def label_patterns(store: Store, names: list | None = None) -> pd.DataFrame:  # names: the annotators; default: `annotators(store)`
+    "How many items got each combination of the annotators' current labels: a column per annotator (NaN: no label), then the count."
+    anns = annotators(store) if names is None else list(names)
+    if not anns: return pd.DataFrame(columns=['items'])
+    ls = ', '.join(f'l{i}' for i in range(len(anns)))
+    df = store.query(f'SELECT {ls}, COUNT(*) AS n FROM ({by_annotator_sql(anns)}) GROUP BY {ls}', anns + anns)
+    return df.set_axis(anns + ['items'], axis=1)  # by position: an annotator may be called `items`
 
 def agreement(store: Store) -> pd.DataFrame:
     "Cohen's kappa for each pair of annotators on the items both labelled."
-    anns = annotators(store); wide = labels_by_annotator(store).reindex(columns=anns)  # an annotator whose labels are all undone has none
-    rows = []
+    pat = memo(store, 'label_patterns', lambda: label_patterns(store))  # the report asks twice
+    anns, n, rows = list(pat.columns[:-1]), pat.iloc[:, -1], []
     for i, a in enumerate(anns):
-        for b in anns[i+1:]:
-            both = wide[[a, b]].dropna()
-            if len(both) == 0: continue
-            la, lb = both[a], both[b]
-            k = cohen_kappa_score(la, lb) if len(set(la) | set(lb)) > 1 else 1.0
-            rows.append({'a': a, 'b': b, 'items': len(both), 'agree': float((la == lb).mean()), 'kappa': float(k)})
+        for j in range(i + 1, len(anns)):
+            both = pat.iloc[:, i].notna() & pat.iloc[:, j].notna()
+            if not both.any(): continue
+            la, lb, w = pat.iloc[:, i][both], pat.iloc[:, j][both], n[both]
+            k = cohen_kappa_score(la, lb, sample_weight=w) if len(set(la) | set(lb)) > 1 else 1.0
+            rows.append({'a': a, 'b': anns[j], 'items': int(w.sum()), 'agree': float(w[la == lb].sum() / w.sum()), 'kappa': float(k)})
     return pd.DataFrame(rows, columns=['a', 'b', 'items', 'agree', 'kappa'])
+
+# %% ../nbs/02_store.ipynb
+LOG_COUNTS = """SELECT COUNT(*), COUNT(DISTINCT annotator), COUNT(DISTINCT session), TOTAL(kind = 'undo'), TOTAL(kind = 'skip'), MIN(ts), MAX(ts)
+FROM events WHERE source != 'import'"""
+
+def _log_counts(store: Store) -> dict:
+    c = dict(zip(['events', 'annotators', 'sessions', 'undos', 'skips', 'first', 'last'], store.rows(LOG_COUNTS)[0]))
+    c['labelled'] = store.rows(f"SELECT COUNT(*) FROM (SELECT item FROM events WHERE kind = 'label' AND id NOT IN ({UNDONE}) GROUP BY item)")[0][0]
+    return {k: v if k in ('first', 'last') else int(v) for k, v in c.items()}
+
+def log_counts(store: Store) -> dict:
+    "Events (imports left out), their annotators, sittings, undos, skips, first and last time; labelled and catalogued items: SQL aggregates."
+    return {**memo(store, 'log_counts', lambda: _log_counts(store)), 'items': int(store.rows('SELECT COUNT(*) FROM items')[0][0])}  # the catalog is not the log
+
+LIVE_LABELS = f"SELECT annotator, ts FROM events WHERE +kind = 'label' AND source != 'import' AND id NOT IN ({UNDONE})"  # `+`: a scan beats the label index
+
+def live_labels(store: Store) -> pd.DataFrame:
+    "`annotator` and `ts` of every label event that no undo reverts, imports left out."
+    return store.query(LIVE_LABELS)
+
+def disagreeing(store: Store, limit: int = 20) -> pd.DataFrame:
+    "The first `limit` items, by hash, that annotators gave different current labels: `item`, then a column per annotator (None: no label)."
+    anns = annotators(store)
+    rows = store.rows(f'{by_annotator_sql(anns)} HAVING COUNT(DISTINCT label) > 1 ORDER BY item LIMIT ?', anns + anns + [limit]) if anns else []
+    return pd.DataFrame(rows, columns=['item', *anns])
 
 # %% ../nbs/02_store.ipynb
 CLAIM_TTL = 300.0  # seconds a claim lives without a renewal: longer than any sensible pause on one page
