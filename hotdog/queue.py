@@ -31,7 +31,7 @@ import torch
 from fastcore.basics import patch
 from numpy.lib.format import open_memmap
 
-from .acquire import CHUNK, Policy, cluster_features, page_order
+from .acquire import CHUNK, Policy, cluster_features, page_order, trust
 from .core import Config, HotdogError, cache_dir, get_config
 from .data import Item, display_path
 from .head import checkpoint, feature_stats, fit_head, model_from
@@ -305,11 +305,11 @@ def _record(self: Queue) -> list:
 
 @patch
 def _trust(self: Queue) -> float:
-    "Wrong suggestions in the record per wrong suggestion their confidence expected; 1 until there are enough."
+    "The factor on the odds of a wrong suggestion that the record shows (`acquire.trust`, on the record's mean claim); 1 until there are enough."
     ts = self._record()
     if len(ts) < TRUST_TILES: return 1.0
-    seen, expected = sum(t['choice'] != t['suggestion'] for t in ts), sum(1 - t['confidence'] for t in ts)
-    return (seen + 1) / (expected + 1)
+    claim = float(np.mean([1 - t['confidence'] for t in ts]))  # a model's confidence may say little about which items it gets wrong
+    return trust([claim] * len(ts), [t['choice'] != t['suggestion'] for t in ts])
 
 @patch
 def _keys_per_wrong(self: Queue) -> float | None:
