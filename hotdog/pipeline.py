@@ -4,14 +4,15 @@
 
 # %% auto 0
 __all__ = ['LISTING_COLUMNS', 'DEFAULT_ZERO_SHOT', 'RUN_FORMAT', 'EMBED_DIM', 'WORKER_WAIT', 'list_source', 'zero_shot_prior',
-           'draft_side', 'read_for_model', 'run_schema', 'shard_table', 'file_sha256', 'worker_model', 'run_config',
-           'score_rows', 'run_record', 'shard_file', 'score_shard', 'cores', 'local_cluster', 'LeaveInterruptsToDriver',
-           'cluster_client', 'read_run_record', 'worker_info', 'warm_up', 'spare_cores', 'in_flight', 'score',
-           'read_run', 'run_embeddings', 'check_files', 'ingest_parallel', 'batch_run', 'score_columns',
-           'batch_summary', 'skip_table', 'predicted', 'per_source', 'score_histograms', 'picks', 'galleries',
-           'run_model', 'shard_timings', 'batch_metrics', 'throughput']
+           'draft_side', 'read_for_model', 'run_schema', 'shard_table', 'file_sha256', 'roomy_heap', 'worker_model',
+           'run_config', 'score_rows', 'run_record', 'shard_file', 'score_shard', 'cores', 'local_cluster',
+           'LeaveInterruptsToDriver', 'cluster_client', 'read_run_record', 'worker_info', 'warm_up', 'spare_cores',
+           'in_flight', 'score', 'read_run', 'run_embeddings', 'check_files', 'ingest_parallel', 'batch_run',
+           'score_columns', 'batch_summary', 'skip_table', 'predicted', 'per_source', 'score_histograms', 'picks',
+           'galleries', 'run_model', 'shard_timings', 'batch_metrics', 'throughput']
 
 # %% ../nbs/09_pipeline.ipynb
+import ctypes
 import fcntl
 import io
 import json
@@ -217,11 +218,18 @@ def _in_worker() -> bool:
     try: get_worker(); return True
     except ValueError: return False
 
+def roomy_heap() -> bool:
+    "Set glibc's malloc to keep freed memory below 32 MiB a block for reuse (mmap threshold 32 MiB, trim threshold 64 MiB); False where there is no glibc."
+    try: libc = ctypes.CDLL('libc.so.6')
+    except OSError: return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # <malloc.h>
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 64 << 20))
+
 def worker_model(checkpoint, sha: str | None):
-    "The model at `checkpoint` (None: none), loaded once in this process and checked against `sha`; in a Dask worker, torch set to one thread."
+    "The model at `checkpoint` (None: none), loaded once in this process and checked against `sha`; in a Dask worker, torch set to one thread and the heap to `roomy_heap`."
     import torch
     from hotdog.head import load_model
-    if 'torch' not in _WORKER and _in_worker(): torch.set_num_threads(1); _WORKER['torch'] = True
+    if 'torch' not in _WORKER and _in_worker(): torch.set_num_threads(1); roomy_heap(); _WORKER['torch'] = True
     if checkpoint is None: return None
     if sha not in _WORKER:
         if file_sha256(checkpoint) != sha: raise HotdogError(f'{checkpoint} changed since the run started (its sha256 differs)')
@@ -275,13 +283,13 @@ def shard_file(shard: int) -> str: return f'part-{shard:05d}.parquet'
 
 def score_shard(out: str, shard: int, first: int, n: int, run: dict, device: str = 'auto',
                 stop: str | None = None) -> dict:  # the name of a `distributed.Event`: once it is set, a shard not yet started is not started
-    "Score shard `shard` (listing rows first..first+n) of the run in `out` and write its file (its seconds, time and worker in the file's metadata); returns its counts."
+    "Score shard `shard` (listing rows first..first+n) of the run in `out` and write its file (its seconds, its worker's CPU seconds, time and worker in the file's metadata); returns its counts."
     if stop is not None and Event(stop).is_set(): return {'shard': shard, 'n': 0, 'scored': 0, 'skipped': 0, 'seconds': 0.0, 'dropped': True}
-    t0 = time.perf_counter(); out = Path(out)
+    t0, c0 = time.perf_counter(), time.process_time(); out = Path(out)
     rows = pq.ParquetFile(out/'_listing.parquet').read_row_group(shard).to_pylist()
     if len(rows) != n: raise HotdogError(f'{out}/_listing.parquet: row group {shard} has {len(rows)} rows, the manifest says {n}')
     table = score_rows(rows, run, device); took = time.perf_counter() - t0
-    note = {'seconds': round(took, 3), 'finished': time.time(), 'worker': f'{socket.gethostname()}:{os.getpid()}'}
+    note = {'seconds': round(took, 3), 'cpu_seconds': round(time.process_time() - c0, 3), 'finished': time.time(), 'worker': f'{socket.gethostname()}:{os.getpid()}'}
     with atomic_write(out/shard_file(shard)) as part: pq.write_table(table.replace_schema_metadata({'hotdog': json.dumps(note)}), part)
     skipped = table.column('skip').length() - table.column('skip').null_count
     return {'shard': shard, 'n': n, 'scored': n - skipped, 'skipped': skipped, 'seconds': took, 'dropped': False}
@@ -708,13 +716,13 @@ def run_model(run: dict):
 
 # %% ../nbs/09_pipeline.ipynb
 def shard_timings(out) -> pd.DataFrame:
-    "Per shard written: rows, seconds its worker took, when it finished and which worker (from the shards' metadata)."
+    "Per shard written: rows, seconds its worker took, the CPU seconds of that worker process meanwhile, when it finished and which worker (from the shards' metadata)."
     out, run, man, complete = _manifest(out); rows = []
     for r in man.itertuples():
         if not (out/r.file).exists(): continue
         meta = json.loads((pq.read_schema(out/r.file).metadata or {}).get(b'hotdog', b'{}'))
         rows.append({'shard': r.shard, 'rows': r.n, **meta})
-    return pd.DataFrame(rows, columns=['shard', 'rows', 'seconds', 'finished', 'worker'])
+    return pd.DataFrame(rows, columns=['shard', 'rows', 'seconds', 'cpu_seconds', 'finished', 'worker'])
 
 def batch_metrics(out, df: pd.DataFrame, run: dict) -> dict:
     "A batch report's headline numbers."
