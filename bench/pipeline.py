@@ -6,7 +6,7 @@ and a large size; the work of a run interrupted (Ctrl-C) and resumed as a share 
 the same shards; and draft-mode against full JPEG decoding on camera-sized photos.
 Data: Fashion-MNIST written out as PNG files (once, into the cache), then generated small JPEGs up to the size asked.
 Usage: nice .venv/bin/python bench/pipeline.py [--n 400] [--rounds 3] [--sizes 1000,10000] [--workers 2] [--partition 256]
-       [--ingest-n 5000] [--resume-n 3000] [--photos 12]
+       [--ingest-n 5000] [--ingest-photos 200] [--resume-n 3000] [--photos 12]
 """
 import argparse
 import io
@@ -116,6 +116,26 @@ def camera_jpegs(k: int, dest: Path) -> list:
     return out
 
 
+def photo_folder(k: int, dest: Path) -> Path:
+    "A folder of k photo-sized (2000x1500) JPEGs, made once into the cache: real sample photos resized, with sensor-like noise."
+    out = cache_dir()/'pipeline-bench'/'photos-2000'; out.mkdir(parents=True, exist_ok=True)
+    have = sorted(out.glob('*.jpg'))
+    if len(have) >= k: return out if len(have) == k else _subset(have[:k], dest)
+    photos = sorted(p for p in sample_photos(dest/'photos').rglob('*') if p.is_file()); rng = np.random.default_rng(1)
+    for i in range(len(have), k):
+        im = Image.open(photos[i % len(photos)]).convert('RGB').resize((2000, 1500), Image.BICUBIC)
+        a = np.asarray(im, np.int16) + rng.normal(0, 4, (1500, 2000, 3)).astype(np.int16)
+        Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(out/f'{i:05d}.jpg', quality=90)
+    return out
+
+
+def _subset(files: list, dest: Path) -> Path:
+    "A folder of symlinks to `files`."
+    d = dest/'photo-subset'; d.mkdir()
+    for f in files: (d/f.name).symlink_to(f)
+    return d
+
+
 def decode_rate(datas: list, draft) -> tuple:
     "(images/s, the backbone inputs) of decoding and preparing `datas`, drafted or not."
     from hotdog.model import prepare
@@ -129,7 +149,7 @@ def ingest_rates(manifest: Path, workers: int, rounds: int, tmp: Path) -> tuple:
     from distributed import Client
     from hotdog.data import ingest, thumbnail
     from hotdog.pipeline import ingest_parallel, local_cluster
-    n = len(pd.read_csv(manifest)); ref = ingest(manifest, progress=False)  # and the files are in the page cache for every contender
+    ref = ingest(manifest, progress=False); n = len(ref.items) + len(ref.skipped) + len(ref.duplicates)  # and the files are in the page cache for every contender
     t = time.perf_counter(); lc = local_cluster(workers); c = Client(lc, set_as_default=False); c.wait_for_workers(workers); startup = time.perf_counter() - t
     rate = {k: [] for k in ('one', 'par', 'one+t', 'par+t')}; same = True
     def timed(key, fn):
@@ -149,6 +169,7 @@ def ingest_rates(manifest: Path, workers: int, rounds: int, tmp: Path) -> tuple:
     finally: c.close(); lc.close()
     t = time.perf_counter(); ingest_parallel(manifest, workers=workers, cfg=get_config(cache_dir=tmp/'thumbs-cold'), progress=False); cold = n / (time.perf_counter() - t)
     same_thumbs = all((tmp/'thumbs-one-0'/'thumbs'/'192'/it.hash[:2]/f'{it.hash}.jpg').read_bytes() == (tmp/'thumbs-par-0'/'thumbs'/'192'/it.hash[:2]/f'{it.hash}.jpg').read_bytes() for it in ref.items)
+    for k in range(rounds): shutil.rmtree(tmp/f'thumbs-one-{k}', ignore_errors=True); shutil.rmtree(tmp/f'thumbs-par-{k}', ignore_errors=True)
     best = {k: max(v) for k, v in rate.items()}; rounds_of = lambda k: ', '.join(f'{v:.0f}' for v in rate[k])
     rows = [('`ingest`, one process', f"{best['one']:.0f}", '1.00x', rounds_of('one')),
             (f'`ingest_parallel`, {workers} workers (a running cluster)', f"{best['par']:.0f}", f"{best['par'] / best['one']:.2f}x", rounds_of('par')),
@@ -166,6 +187,7 @@ def main():
     ap.add_argument('--photos', type=int, default=12, help='camera-sized JPEGs for the decoding comparison')
     ap.add_argument('--rounds', type=int, default=3, help='interleaved rounds of the throughput comparison (the best counts)')
     ap.add_argument('--ingest-n', type=int, default=5000, help='Fashion-MNIST files for the ingest comparison')
+    ap.add_argument('--ingest-photos', type=int, default=200, help='photo-sized (2000x1500) JPEGs for the ingest comparison')
     ap.add_argument('--resume-n', type=int, default=3000, help='images for the interrupted-and-resumed comparison (shards of --partition)')
     a = ap.parse_args(); sizes = [int(s) for s in a.sizes.split(',')]
     tmp = Path(tempfile.mkdtemp(prefix='bench-pipeline-')); rows = []
@@ -198,6 +220,7 @@ def main():
                          f'rounds: ' + ', '.join(f'{v:.1f}' for v in eng[w]) + f'; first call: start-up {start[w]:.1f} s'))
 
         irows, ifacts = ingest_rates(fashion_mnist('train', a.ingest_n), a.workers, 2, tmp)
+        prows, pfacts = ingest_rates(photo_folder(a.ingest_photos, tmp), a.workers, 2, tmp)
 
         mem = []
         for n in sizes:
@@ -228,6 +251,9 @@ def main():
               f"the same Dataset every time: {ifacts['same']}; the same thumbnails: {ifacts['same_thumbs']}; a local cluster of {a.workers} started in {ifacts['startup']:.1f} s")
         print('\n| what | files/s (best of 2) | vs one process | rounds |\n|---|---|---|---|')
         for r in irows: print('| ' + ' | '.join(r) + ' |')
+        print(f"\n{pfacts['files']:,} photo-sized JPEGs (2000x1500; {pfacts['items']:,} images, {pfacts['duplicates']} exact duplicates); the same Dataset every time: {pfacts['same']}; the same thumbnails: {pfacts['same_thumbs']}")
+        print('\n| what | files/s (best of 2) | vs one process | rounds |\n|---|---|---|---|')
+        for r in prows: print('| ' + ' | '.join(r) + ' |')
         print('\n| images | driver peak RSS | driver growth after its first shard | worker peak RSS | images/s |\n|---|---|---|---|---|')
         for n, st, r in mem: print(f"| {n:,} | {st['driver_mb']:.0f} MB | {st['driver_growth_mb']:+.1f} MB | {st['worker_mb']:.0f} MB | {r['images_per_s']:.1f} |")
         if len(mem) > 1: print(f"large / small: driver {mem[-1][1]['driver_mb'] / mem[0][1]['driver_mb']:.2f}x, workers {mem[-1][1]['worker_mb'] / mem[0][1]['worker_mb']:.2f}x")

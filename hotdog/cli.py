@@ -147,7 +147,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--store', help='a label store (.sqlite) to catalog the items and skipped files in')
     s.add_argument('--workers', type=int, help='check the files on a local Dask cluster of N processes, thumbnails made on the way (default: one process, no Dask)')
     s.add_argument('--cluster', help='check the files on a running Dask scheduler, tcp://host:8786')
-    s.add_argument('--partition', type=int, default=256, help='files per Dask task (default 256)'); s.set_defaults(fn=cmd_ingest)
+    s.add_argument('--partition', type=int, help='files per Dask task (default: 256, fewer for a small source)'); s.set_defaults(fn=cmd_ingest)
     s = sub.add_parser('predict', help='classify images'); s.add_argument('images', nargs='+')
     s.add_argument('--head', help='a model checkpoint written by fit (.pt)'); s.set_defaults(fn=cmd_predict)
     s = sub.add_parser('score', help='score many images on Dask into a resumable run folder of Parquet shards'); s.add_argument('source')

@@ -7,9 +7,9 @@ __all__ = ['LISTING_COLUMNS', 'DEFAULT_ZERO_SHOT', 'RUN_FORMAT', 'EMBED_DIM', 'W
            'draft_side', 'read_for_model', 'run_schema', 'shard_table', 'file_sha256', 'roomy_heap', 'worker_model',
            'run_config', 'score_rows', 'run_record', 'shard_file', 'score_shard', 'cores', 'local_cluster',
            'LeaveInterruptsToDriver', 'cluster_client', 'read_run_record', 'worker_info', 'warm_up', 'spare_cores',
-           'in_flight', 'score', 'read_run', 'run_embeddings', 'check_files', 'ingest_parallel', 'batch_run',
-           'score_columns', 'batch_summary', 'skip_table', 'predicted', 'per_source', 'score_histograms', 'picks',
-           'galleries', 'run_model', 'shard_timings', 'batch_metrics', 'throughput']
+           'in_flight', 'score', 'read_run', 'run_embeddings', 'check_files', 'ingest_partition', 'ingest_parallel',
+           'batch_run', 'score_columns', 'batch_summary', 'skip_table', 'predicted', 'per_source', 'score_histograms',
+           'picks', 'galleries', 'run_model', 'shard_timings', 'batch_metrics', 'throughput']
 
 # %% ../nbs/09_pipeline.ipynb
 import ctypes
@@ -225,11 +225,16 @@ def roomy_heap() -> bool:
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # <malloc.h>
     return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 64 << 20))
 
+def _worker_heap():
+    "`roomy_heap` once in a Dask worker process."
+    if 'heap' not in _WORKER and _in_worker(): _WORKER['heap'] = roomy_heap()
+
 def worker_model(checkpoint, sha: str | None):
     "The model at `checkpoint` (None: none), loaded once in this process and checked against `sha`; in a Dask worker, torch set to one thread and the heap to `roomy_heap`."
     import torch
     from hotdog.head import load_model
-    if 'torch' not in _WORKER and _in_worker(): torch.set_num_threads(1); roomy_heap(); _WORKER['torch'] = True
+    if 'torch' not in _WORKER and _in_worker(): torch.set_num_threads(1); _WORKER['torch'] = True
+    _worker_heap()
     if checkpoint is None: return None
     if sha not in _WORKER:
         if file_sha256(checkpoint) != sha: raise HotdogError(f'{checkpoint} changed since the run started (its sha256 differs)')
@@ -585,7 +590,7 @@ def check_files(pairs: list,          # (path as bytes, label): `os.fsencode` ke
                 min_side: int, cfg: Config,
                 thumbs: int | None) -> list:  # the thumbnail size to make in `cfg.cache_dir`; None: no thumbnails
     "An `Item`, or the `BadImage` saying why not, for each file, as `hotdog.data.check_each` gives them; with `thumbs`, each usable image's thumbnail made in the cache."
-    out = []
+    _worker_heap(); out = []  # decoded photos are large blocks too
     for p, label in pairs:
         path = Path(os.fsdecode(p))
         try: data = read_bytes(path, cfg.max_file_bytes); im = decode(data, min_side, max_decode_bytes=cfg.max_decode_bytes)
@@ -595,17 +600,22 @@ def check_files(pairs: list,          # (path as bytes, label): `os.fsencode` ke
     return out
 
 # %% ../nbs/09_pipeline.ipynb
-def _checks_on(client, partition: int, thumbs: int | None):
-    "A `check` for `ingest`: `check_files` on the cluster of `client`, `partition` files a task, yielding in file order."
+def ingest_partition(files: int, threads: int) -> int:
+    "Files per task when none is given: 256, or fewer so that each worker thread gets about 8 tasks (a folder of a few hundred photos still spreads)."
+    return max(1, min(256, -(-files // (8 * max(1, threads)))))
+
+def _checks_on(client, partition: int | None, thumbs: int | None):
+    "A `check` for `ingest`: `check_files` on the cluster of `client`, `partition` files a task (None: `ingest_partition`), yielding in file order."
     def check(pairs, min_side, cfg):
         token, live, got, index, nxt = uuid.uuid4().hex[:8], set(), {}, {}, 0
-        chunks = [(i, [(os.fsencode(p), lab) for p, lab in pairs[i:i + partition]]) for i in range(0, len(pairs), partition)]
+        partition_ = partition or ingest_partition(len(pairs), sum(client.nthreads().values()))
+        chunks = [(i, [(os.fsencode(p), lab) for p, lab in pairs[i:i + partition_]]) for i in range(0, len(pairs), partition_)]
         def submit(c):
             f = client.submit(check_files, c[1], min_side, cfg, thumbs, key=f'hotdog-ingest-{c[0]:09d}-{token}', pure=False); index[f.key] = c[0]; return f
         try:
             for fut in in_flight(client, chunks, submit, live):
                 got[index.pop(fut.key)] = _result(fut, 'checking files')
-                while nxt in got: yield from got.pop(nxt); nxt += partition
+                while nxt in got: yield from got.pop(nxt); nxt += partition_
         finally:
             for f in live: f.cancel()
     return check
@@ -616,12 +626,12 @@ def ingest_parallel(path,                    # folder, class-folder tree, or .cs
                     min_side: int = 8,       # smaller images are skipped
                     cluster=None,            # None: a local cluster; a scheduler address; a `Client` or `Cluster`
                     workers: int | None = None,  # processes of the local cluster (default: one per core)
-                    partition: int = 256,    # files per task
+                    partition: int | None = None,  # files per task (None: `ingest_partition`)
                     thumbnails: bool = True, # make each usable image's thumbnail (`cfg.thumb_size`) in the cache
                     cfg: Config | None = None, # the byte and decode limits, the thumbnail size and cache
                     progress: bool = True) -> Dataset:
     "`hotdog.data.ingest` with the files checked on Dask: the same `Dataset`, and the thumbnails made on the way."
-    _check_args(None, partition, False); cfg = cfg or get_config()
+    _check_args(None, 1 if partition is None else partition, False); cfg = cfg or get_config()
     if kind == 'auto': detect_kind(Path(path).expanduser())  # a source that is not there: one line before a cluster starts
     with cluster_client(cluster, workers) as client:
         _need_workers(client)
