@@ -1,10 +1,12 @@
 """The scoring pipeline (`hotdog.pipeline.score` on a Dask LocalCluster) against `predict_batch` in one process, all measured in this run.
 
-Prints: images/s of `score` with 1 and 2 workers against `predict_batch` on the same images and cores; peak RSS of the
-driver and of each worker at a small and a large size; the work of a run interrupted (Ctrl-C) and resumed as a share of
-one clean run, and whether both give the same shards; and draft-mode against full JPEG decoding on camera-sized photos.
+Prints: images/s of `score` with 1 and 2 workers against `predict_batch` on the same images and cores; files/s of
+`ingest_parallel` against `ingest` in one process on the same files; peak RSS of the driver and of each worker at a small
+and a large size; the work of a run interrupted (Ctrl-C) and resumed as a share of one clean run, and whether both give
+the same shards; and draft-mode against full JPEG decoding on camera-sized photos.
 Data: Fashion-MNIST written out as PNG files (once, into the cache), then generated small JPEGs up to the size asked.
-Usage: nice .venv/bin/python bench/pipeline.py [--n 400] [--rounds 3] [--sizes 1000,10000] [--workers 2] [--partition 256] [--photos 12]
+Usage: nice .venv/bin/python bench/pipeline.py [--n 400] [--rounds 3] [--sizes 1000,10000] [--workers 2] [--partition 256]
+       [--ingest-n 5000] [--ingest-photos 200] [--resume-n 3000] [--photos 12]
 """
 import argparse
 import io
@@ -28,7 +30,7 @@ from hotdog.core import cache_dir, get_config
 from hotdog.data import decode
 from hotdog.datasets import fashion_mnist, sample_photos
 from hotdog.fixtures import synthetic_image
-from hotdog.pipeline import draft_side, read_run, score
+from hotdog.pipeline import draft_side, read_run, score, shard_timings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,12 +116,67 @@ def camera_jpegs(k: int, dest: Path) -> list:
     return out
 
 
+def photo_folder(k: int, dest: Path) -> Path:
+    "A folder of k photo-sized (2000x1500) JPEGs, made once into the cache: real sample photos resized, with sensor-like noise."
+    out = cache_dir()/'pipeline-bench'/'photos-2000'; out.mkdir(parents=True, exist_ok=True)
+    have = sorted(out.glob('*.jpg'))
+    if len(have) >= k: return out if len(have) == k else _subset(have[:k], dest)
+    photos = sorted(p for p in sample_photos(dest/'photos').rglob('*') if p.is_file()); rng = np.random.default_rng(1)
+    for i in range(len(have), k):
+        im = Image.open(photos[i % len(photos)]).convert('RGB').resize((2000, 1500), Image.BICUBIC)
+        a = np.asarray(im, np.int16) + rng.normal(0, 4, (1500, 2000, 3)).astype(np.int16)
+        Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(out/f'{i:05d}.jpg', quality=90)
+    return out
+
+
+def _subset(files: list, dest: Path) -> Path:
+    "A folder of symlinks to `files`."
+    d = dest/'photo-subset'; d.mkdir()
+    for f in files: (d/f.name).symlink_to(f)
+    return d
+
+
 def decode_rate(datas: list, draft) -> tuple:
     "(images/s, the backbone inputs) of decoding and preparing `datas`, drafted or not."
     from hotdog.model import prepare
     cfg = get_config(); t = time.perf_counter()
     arrays = [prepare(decode(d, draft=draft), cfg.geometry, cfg.image_size) for d in datas]
     return len(datas) / (time.perf_counter() - t), arrays
+
+
+def ingest_rates(manifest: Path, workers: int, rounds: int, tmp: Path) -> tuple:
+    "(table rows, facts) of `ingest` in one process against `ingest_parallel` on a local cluster of `workers`, without and with thumbnails, in interleaved rounds."
+    from distributed import Client
+    from hotdog.data import ingest, thumbnail
+    from hotdog.pipeline import ingest_parallel, local_cluster
+    ref = ingest(manifest, progress=False); n = len(ref.items) + len(ref.skipped) + len(ref.duplicates)  # and the files are in the page cache for every contender
+    t = time.perf_counter(); lc = local_cluster(workers); c = Client(lc, set_as_default=False); c.wait_for_workers(workers); startup = time.perf_counter() - t
+    rate = {k: [] for k in ('one', 'par', 'one+t', 'par+t')}; same = True
+    def timed(key, fn):
+        t = time.perf_counter(); out = fn(); rate[key].append(n / (time.perf_counter() - t)); return out
+    def with_thumbs(cfg):
+        ds = ingest(manifest, cfg=cfg, progress=False)
+        for it in ds.items: thumbnail(it, cfg.thumb_size, cfg.cache_dir)
+        return ds
+    try:
+        for k in range(rounds):
+            a = timed('one', lambda: ingest(manifest, progress=False))
+            b = timed('par', lambda: ingest_parallel(manifest, cluster=c, thumbnails=False, progress=False))
+            timed('one+t', lambda: with_thumbs(get_config(cache_dir=tmp/f'thumbs-one-{k}')))
+            timed('par+t', lambda: ingest_parallel(manifest, cluster=c, cfg=get_config(cache_dir=tmp/f'thumbs-par-{k}'), progress=False))
+            same = same and (a.items, a.skipped, a.duplicates) == (b.items, b.skipped, b.duplicates) == (ref.items, ref.skipped, ref.duplicates)
+            print(f"round {k}: ingest {rate['one'][-1]:.0f}, ingest_parallel {rate['par'][-1]:.0f}; with thumbnails {rate['one+t'][-1]:.0f}, {rate['par+t'][-1]:.0f} files/s", flush=True)
+    finally: c.close(); lc.close()
+    t = time.perf_counter(); ingest_parallel(manifest, workers=workers, cfg=get_config(cache_dir=tmp/'thumbs-cold'), progress=False); cold = n / (time.perf_counter() - t)
+    same_thumbs = all((tmp/'thumbs-one-0'/'thumbs'/'192'/it.hash[:2]/f'{it.hash}.jpg').read_bytes() == (tmp/'thumbs-par-0'/'thumbs'/'192'/it.hash[:2]/f'{it.hash}.jpg').read_bytes() for it in ref.items)
+    for k in range(rounds): shutil.rmtree(tmp/f'thumbs-one-{k}', ignore_errors=True); shutil.rmtree(tmp/f'thumbs-par-{k}', ignore_errors=True)
+    best = {k: max(v) for k, v in rate.items()}; rounds_of = lambda k: ', '.join(f'{v:.0f}' for v in rate[k])
+    rows = [('`ingest`, one process', f"{best['one']:.0f}", '1.00x', rounds_of('one')),
+            (f'`ingest_parallel`, {workers} workers (a running cluster)', f"{best['par']:.0f}", f"{best['par'] / best['one']:.2f}x", rounds_of('par')),
+            ('`ingest` + `thumbnail` of each item, one process', f"{best['one+t']:.0f}", '1.00x', rounds_of('one+t')),
+            (f'`ingest_parallel`, {workers} workers, thumbnails made on the way', f"{best['par+t']:.0f}", f"{best['par+t'] / best['one+t']:.2f}x", rounds_of('par+t')),
+            (f'the same, starting its own local cluster of {workers} (start-up included)', f'{cold:.0f}', f"{cold / best['one+t']:.2f}x", 'one call')]
+    return rows, {'files': n, 'items': len(ref.items), 'skipped': len(ref.skipped), 'duplicates': len(ref.duplicates), 'same': same, 'same_thumbs': same_thumbs, 'startup': startup}
 
 
 def main():
@@ -129,11 +186,15 @@ def main():
     ap.add_argument('--workers', type=int, default=2); ap.add_argument('--partition', type=int, default=256)
     ap.add_argument('--photos', type=int, default=12, help='camera-sized JPEGs for the decoding comparison')
     ap.add_argument('--rounds', type=int, default=3, help='interleaved rounds of the throughput comparison (the best counts)')
+    ap.add_argument('--ingest-n', type=int, default=5000, help='Fashion-MNIST files for the ingest comparison')
+    ap.add_argument('--ingest-photos', type=int, default=200, help='photo-sized (2000x1500) JPEGs for the ingest comparison')
+    ap.add_argument('--resume-n', type=int, default=3000, help='images for the interrupted-and-resumed comparison (shards of --partition)')
     a = ap.parse_args(); sizes = [int(s) for s in a.sizes.split(',')]
     tmp = Path(tempfile.mkdtemp(prefix='bench-pipeline-')); rows = []
     try:
-        src = listing(max([a.n, *sizes]), tmp); full = pd.read_parquet(src)
+        src = listing(max([a.n, a.resume_n, *sizes]), tmp); full = pd.read_parquet(src)
         small = tmp/'small.parquet'; full[:a.n].to_parquet(small, index=False)
+        resume_src = tmp/'resume.parquet'; full[:a.resume_n].to_parquet(resume_src, index=False)
         print(f'{a.n} Fashion-MNIST images for throughput; sizes {sizes}; {a.workers} workers; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}', flush=True)
 
         import torch
@@ -158,22 +219,27 @@ def main():
             rows.append((f'score, LocalCluster of {w} worker(s) x 1 thread, {a.partition} a shard', f'{max(eng[w]):.1f}', f'{max(eng[w]) / max(base[w]):.2f}x',
                          f'rounds: ' + ', '.join(f'{v:.1f}' for v in eng[w]) + f'; first call: start-up {start[w]:.1f} s'))
 
+        irows, ifacts = ingest_rates(fashion_mnist('train', a.ingest_n), a.workers, 2, tmp)
+        prows, pfacts = ingest_rates(photo_folder(a.ingest_photos, tmp), a.workers, 2, tmp)
+
         mem = []
         for n in sizes:
             part = tmp/f'size-{n}.parquet'; full[:n].to_parquet(part, index=False)
             r, st = driver(part, tmp/f'mem{n}', a.workers, a.partition); mem.append((n, st, r))
             print(f'{n} images: driver peak {st["driver_mb"]:.0f} MB (+{st["driver_growth_mb"]:.1f} MB after its first shard), worker peak {st["worker_mb"]:.0f} MB, {r["images_per_s"]:.1f} images/s', flush=True)
 
-        rp = max(1, a.n // 30)  # shards of the resume comparison: enough that Ctrl-C lands with work left (the shards in flight still finish)
-        clean, cst = driver(small, tmp/'clean', a.workers, rp)
+        rp = a.partition  # Ctrl-C after a third of the shards: the shards in progress finish, the rest are left for the next call
+        clean, cst = driver(resume_src, tmp/'clean', a.workers, rp)
         n_shards = clean['shards']
-        stopped, sst = driver(small, tmp/'resumed', a.workers, rp, stop_after=n_shards // 3)
+        stopped, sst = driver(resume_src, tmp/'resumed', a.workers, rp, stop_after=n_shards // 3)
         written = sorted((tmp/'resumed').glob('part-*.parquet')); before = len(written)
-        before_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in written)
-        resumed, rst = driver(small, tmp/'resumed', a.workers, rp)
+        before_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in written); first_call = shard_timings(tmp/'resumed')
+        resumed, rst = driver(resume_src, tmp/'resumed', a.workers, rp)
         same = len(shards(tmp/'clean')) == len(shards(tmp/'resumed')) and all(x.equals(y) for x, y in zip(shards(tmp/'clean'), shards(tmp/'resumed')))
         same_rows = read_run(tmp/'clean').drop(columns=['top5_class', 'top5_p']).equals(read_run(tmp/'resumed').drop(columns=['top5_class', 'top5_p']))
         work = (sst['worker_cpu_s'] + rst['worker_cpu_s']) / cst['worker_cpu_s']
+        in_clean = shard_timings(tmp/'clean').cpu_seconds.sum(); in_both = shard_timings(tmp/'resumed').cpu_seconds.sum(); in_first = first_call.cpu_seconds.sum()
+        outside = (cst['worker_cpu_s'] - in_clean, sst['worker_cpu_s'] - in_first, rst['worker_cpu_s'] - (in_both - in_first))
 
         photos = camera_jpegs(a.photos, tmp); cfg = get_config()
         full_rate, fa = decode_rate(photos, None); draft_rate, da = decode_rate(photos, draft_side(cfg))
@@ -181,11 +247,19 @@ def main():
 
         print('\n| what | images/s (best round) | vs predict_batch on as many threads | notes |\n|---|---|---|---|')
         for r in rows: print('| ' + ' | '.join(r) + ' |')
+        print(f"\n{ifacts['files']:,} Fashion-MNIST files ({ifacts['items']:,} images, {ifacts['duplicates']} exact duplicates, {ifacts['skipped']} skipped); "
+              f"the same Dataset every time: {ifacts['same']}; the same thumbnails: {ifacts['same_thumbs']}; a local cluster of {a.workers} started in {ifacts['startup']:.1f} s")
+        print('\n| what | files/s (best of 2) | vs one process | rounds |\n|---|---|---|---|')
+        for r in irows: print('| ' + ' | '.join(r) + ' |')
+        print(f"\n{pfacts['files']:,} photo-sized JPEGs (2000x1500; {pfacts['items']:,} images, {pfacts['duplicates']} exact duplicates); the same Dataset every time: {pfacts['same']}; the same thumbnails: {pfacts['same_thumbs']}")
+        print('\n| what | files/s (best of 2) | vs one process | rounds |\n|---|---|---|---|')
+        for r in prows: print('| ' + ' | '.join(r) + ' |')
         print('\n| images | driver peak RSS | driver growth after its first shard | worker peak RSS | images/s |\n|---|---|---|---|---|')
         for n, st, r in mem: print(f"| {n:,} | {st['driver_mb']:.0f} MB | {st['driver_growth_mb']:+.1f} MB | {st['worker_mb']:.0f} MB | {r['images_per_s']:.1f} |")
         if len(mem) > 1: print(f"large / small: driver {mem[-1][1]['driver_mb'] / mem[0][1]['driver_mb']:.2f}x, workers {mem[-1][1]['worker_mb'] / mem[0][1]['worker_mb']:.2f}x")
-        print(f"\nresume: Ctrl-C after {before} of {n_shards} shards, then the same call: worker CPU {work:.2f}x one clean run "
-              f"(clean {cst['worker_cpu_s']:.0f} s; stopped {sst['worker_cpu_s']:.0f} s + resumed {rst['worker_cpu_s']:.0f} s, start-ups included); "
+        print(f"\nresume ({a.resume_n:,} images, {n_shards} shards of {rp}): Ctrl-C once {n_shards // 3} shards were written ({before} written by the time the call ended), then the same call: "
+              f"worker CPU {work:.2f}x one clean run (clean {cst['worker_cpu_s']:.0f} s; stopped {sst['worker_cpu_s']:.0f} s + resumed {rst['worker_cpu_s']:.0f} s, start-ups included); "
+              f"inside the shards (the CPU seconds each records) {(in_both / in_clean):.2f}x; outside them (start-up, imports, idle) clean {outside[0]:.1f} s, stopped {outside[1]:.1f} s, resumed {outside[2]:.1f} s; "
               f"the resumed call computed {resumed['computed_rows']} images, the {before_rows} written before were kept; shards identical: {same}; rows identical: {same_rows}")
         print(f"\nJPEG decoding, {a.photos} photos of 4000x3000 to the backbone's 224 px input, one thread: full {full_rate:.2f} images/s, "
               f"draft mode {draft_rate:.2f} images/s ({draft_rate / full_rate:.1f}x); mean pixel difference of the inputs {diff:.2f} of 255")

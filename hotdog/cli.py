@@ -15,15 +15,26 @@ from .core import HotdogError, get_config
 from .data import BadImage, display_path, ingest
 
 # %% ../nbs/11_cli.ipynb
+def _ingest(args):
+    "The source's `Dataset`: in this process, or on Dask with `--workers`/`--cluster` (thumbnails made on the way)."
+    if args.workers is None and args.cluster is None: return ingest(args.path, kind=args.kind)
+    from hotdog.pipeline import ingest_parallel
+    return ingest_parallel(args.path, kind=args.kind, cluster=args.cluster, workers=args.workers, partition=args.partition)
+
 def cmd_ingest(args) -> int:
-    "Print what a source holds: counts, label balance, skip reasons."
-    ds = ingest(args.path, kind=args.kind)
+    "Print what a source holds: counts, label balance, skip reasons; with `--store`, catalog it there."
+    ds = _ingest(args)
     print(f'{display_path(ds.source)} ({ds.kind}): {len(ds.items)} images, {len(ds.skipped)} skipped, {len(ds.duplicates)} exact duplicates')
     for label, n in sorted(ds.counts().items(), key=lambda kv: (-kv[1], str(kv[0]))):
         print(f'  {str(label if label is not None else "(unlabelled)"):24} {n:6d}  {n/len(ds.items):6.1%}')
     if ds.skipped:
         print('skipped:')
         for reason, n in ds.skip_reasons().most_common(): print(f'  {n:6d}  {reason}')
+    if args.store:
+        from hotdog.store import Store, add_dataset
+        st = Store(args.store)
+        try: print(f'{display_path(args.store)}: {add_dataset(st, ds)} new items catalogued')
+        finally: st.close()
     return 0
 
 # %% ../nbs/11_cli.ipynb
@@ -132,7 +143,11 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='hotdog', description='Collect, label, train, evaluate and run an image classifier.')
     sub = p.add_subparsers(dest='cmd', required=True)
     s = sub.add_parser('ingest', help='check a folder, class tree or manifest'); s.add_argument('path')
-    s.add_argument('--kind', default='auto', choices=['auto', 'folder', 'classes', 'manifest']); s.set_defaults(fn=cmd_ingest)
+    s.add_argument('--kind', default='auto', choices=['auto', 'folder', 'classes', 'manifest'])
+    s.add_argument('--store', help='a label store (.sqlite) to catalog the items and skipped files in')
+    s.add_argument('--workers', type=int, help='check the files on a local Dask cluster of N processes, thumbnails made on the way (default: one process, no Dask)')
+    s.add_argument('--cluster', help='check the files on a running Dask scheduler, tcp://host:8786')
+    s.add_argument('--partition', type=int, help='files per Dask task (default: 256, fewer for a small source)'); s.set_defaults(fn=cmd_ingest)
     s = sub.add_parser('predict', help='classify images'); s.add_argument('images', nargs='+')
     s.add_argument('--head', help='a model checkpoint written by fit (.pt)'); s.set_defaults(fn=cmd_predict)
     s = sub.add_parser('score', help='score many images on Dask into a resumable run folder of Parquet shards'); s.add_argument('source')

@@ -4,8 +4,8 @@
 
 # %% auto 0
 __all__ = ['IMAGE_EXTS', 'content_hash', 'BadImage', 'decode_bytes', 'to_rgb', 'decode', 'read_bytes', 'load_image', 'Item',
-           'Dataset', 'display_path', 'from_folder', 'from_class_tree', 'from_manifest', 'detect_kind', 'ingest',
-           'atomic_write', 'thumbnail_path', 'thumbnail']
+           'Dataset', 'display_path', 'from_folder', 'from_class_tree', 'from_manifest', 'detect_kind', 'check_each',
+           'ingest', 'atomic_write', 'thumbnail_path', 'thumbnail']
 
 # %% ../nbs/01_data.ipynb
 import errno
@@ -257,11 +257,18 @@ def _check(path: Path, label, min_side: int, cfg=Config):
     data = read_bytes(path, cfg.max_file_bytes); im = decode(data, min_side, max_decode_bytes=cfg.max_decode_bytes)
     return Item(path=path, hash=content_hash(data), label=label, size=len(data), width=im.width, height=im.height)
 
+def check_each(pairs, min_side: int = 8, cfg=Config):
+    "An `Item` or the `BadImage` saying why not, for each (path, label) of `pairs` in turn: ingest's checks in this process."
+    for p, label in pairs:
+        try: yield _check(p, label, min_side, cfg)
+        except BadImage as e: yield e
+
 def ingest(path,                 # folder, class-folder tree, or .csv/.parquet manifest
            kind: str = 'auto',   # auto, folder, classes or manifest
            min_side: int = 8,    # smaller images are skipped
            progress: bool = True, # show a progress bar
-           cfg: Config | None = None # its max_file_bytes and max_decode_bytes bound each file (default: Config's)
+           cfg: Config | None = None, # its max_file_bytes and max_decode_bytes bound each file (default: Config's)
+           check=None             # check(pairs, min_side, cfg) yields an `Item` or a `BadImage` per (path, label), in order; default: `check_each`
           ) -> Dataset:
     "Find, check, hash and de-duplicate the images of a source."
     path = Path(path).expanduser()
@@ -271,9 +278,9 @@ def ingest(path,                 # folder, class-folder tree, or .csv/.parquet m
     try: pairs, skipped = readers[found](path)
     except OSError as e: raise HotdogError(f'cannot read {display_path(path)}: {e.strerror or e}') from None
     ds, seen = Dataset(source=path, kind=found, skipped=skipped), {}
-    for p, label in tqdm(pairs, desc=f'ingest {display_path(path.name)}', disable=not progress, leave=False):
-        try: it = _check(p, label, min_side, cfg or Config)
-        except BadImage as e: ds.skipped.append((p, str(e))); continue
+    checked = (check or check_each)(pairs, min_side, cfg or Config)
+    for (p, label), it in tqdm(zip(pairs, checked), total=len(pairs), desc=f'ingest {display_path(path.name)}', disable=not progress, leave=False):
+        if isinstance(it, BadImage): ds.skipped.append((p, str(it))); continue
         if it.hash in seen: ds.duplicates.append((p, seen[it.hash].path)); continue
         seen[it.hash] = it; ds.items.append(it)
     if not ds.items: raise HotdogError(f'no usable images in {display_path(path)}: {len(ds.skipped)} files skipped' + (f' (most common reason: {ds.skip_reasons().most_common(1)[0][0]})' if ds.skipped else ''))

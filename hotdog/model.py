@@ -172,18 +172,19 @@ def _loader_threads(device: torch.device) -> int:
     spare = (os.cpu_count() or 1) - (0 if device.type == 'cuda' else torch.get_num_threads())
     return max(0, min(8, spare))
 
-def _loaded(images, batches, cfg: Config, threads: int, keep_going: bool = False):
-    "Yield each batch of (hash, array) (or `BadImage` when `keep_going`), decoding the next batch in threads while the caller uses this one."
-    one = lambda i: _attempt(_load, images[i], cfg, keep_going)
+def _loaded(images, batches, cfg: Config, threads: int, keep_going: bool = False,
+            load=_load):  # load(image, cfg) -> what a batch holds for the image (default: (hash, array))
+    "Yield each batch of `load`'s results (or `BadImage` when `keep_going`), decoding the next batch in threads while the caller uses this one."
+    one = lambda i: _attempt(load, images[i], cfg, keep_going)
     if threads == 0:
         for idx in batches: yield [one(i) for i in idx]
         return
     with ThreadPoolExecutor(threads) as pool:
-        load = lambda idx: pool.map(one, idx)
-        nxt = load(batches[0]) if batches else None
+        start = lambda idx: pool.map(one, idx)
+        nxt = start(batches[0]) if batches else None
         for b in range(len(batches)):
             cur = list(nxt)
-            if b + 1 < len(batches): nxt = load(batches[b+1])
+            if b + 1 < len(batches): nxt = start(batches[b+1])
             yield cur
 
 def embed(images,                  # Items, paths or PIL images

@@ -4,13 +4,15 @@
 
 # %% auto 0
 __all__ = ['LISTING_COLUMNS', 'DEFAULT_ZERO_SHOT', 'RUN_FORMAT', 'EMBED_DIM', 'WORKER_WAIT', 'list_source', 'zero_shot_prior',
-           'draft_side', 'read_for_model', 'run_schema', 'shard_table', 'file_sha256', 'worker_model', 'run_config',
-           'score_rows', 'run_record', 'shard_file', 'score_shard', 'cores', 'local_cluster', 'LeaveInterruptsToDriver',
-           'cluster_client', 'read_run_record', 'worker_info', 'warm_up', 'score', 'read_run', 'run_embeddings',
+           'draft_side', 'read_for_model', 'run_schema', 'shard_table', 'file_sha256', 'roomy_heap', 'worker_model',
+           'run_config', 'score_rows', 'run_record', 'shard_file', 'score_shard', 'cores', 'local_cluster',
+           'LeaveInterruptsToDriver', 'cluster_client', 'read_run_record', 'worker_info', 'warm_up', 'spare_cores',
+           'in_flight', 'score', 'read_run', 'run_embeddings', 'check_files', 'ingest_partition', 'ingest_parallel',
            'batch_run', 'score_columns', 'batch_summary', 'skip_table', 'predicted', 'per_source', 'score_histograms',
            'picks', 'galleries', 'run_model', 'shard_timings', 'batch_metrics', 'throughput']
 
 # %% ../nbs/09_pipeline.ipynb
+import ctypes
 import fcntl
 import io
 import json
@@ -19,6 +21,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -32,14 +35,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
+from distributed import Client, Event, LocalCluster, WorkerPlugin, as_completed, get_worker
 from distributed.deploy import Cluster
 from PIL import Image
 from tqdm.auto import tqdm
 
 from .core import Config, HotdogError, ensure_dir, get_config
-from .data import (BadImage, atomic_write, content_hash, decode, detect_kind, display_path, from_class_tree,
-                         from_folder, from_manifest, read_bytes)
+from .data import (BadImage, Dataset, Item, atomic_write, content_hash, decode, detect_kind, display_path, from_class_tree,
+                         from_folder, from_manifest, ingest, read_bytes, thumbnail_path)
+from .store import add_dataset
 
 # %% ../nbs/09_pipeline.ipynb
 def _text(p) -> tuple:
@@ -214,11 +218,23 @@ def _in_worker() -> bool:
     try: get_worker(); return True
     except ValueError: return False
 
+def roomy_heap() -> bool:
+    "Set glibc's malloc to keep freed memory below 32 MiB a block for reuse (mmap threshold 32 MiB, trim threshold 64 MiB); False where there is no glibc."
+    try: libc = ctypes.CDLL('libc.so.6')
+    except OSError: return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # <malloc.h>
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 64 << 20))
+
+def _worker_heap():
+    "`roomy_heap` once in a Dask worker process."
+    if 'heap' not in _WORKER and _in_worker(): _WORKER['heap'] = roomy_heap()
+
 def worker_model(checkpoint, sha: str | None):
-    "The model at `checkpoint` (None: none), loaded once in this process and checked against `sha`; in a Dask worker, torch set to one thread."
+    "The model at `checkpoint` (None: none), loaded once in this process and checked against `sha`; in a Dask worker, torch set to one thread and the heap to `roomy_heap`."
     import torch
     from hotdog.head import load_model
     if 'torch' not in _WORKER and _in_worker(): torch.set_num_threads(1); _WORKER['torch'] = True
+    _worker_heap()
     if checkpoint is None: return None
     if sha not in _WORKER:
         if file_sha256(checkpoint) != sha: raise HotdogError(f'{checkpoint} changed since the run started (its sha256 differs)')
@@ -231,21 +247,29 @@ def run_config(run: dict, device: str = 'auto') -> Config:
     c = run['config']
     return get_config(device=device, **{k: c[k] for k in ('geometry', 'precision', 'image_size', 'min_side', 'max_file_bytes', 'max_decode_bytes')})
 
-def score_rows(rows: list, run: dict, device: str = 'auto') -> pa.Table:
+def _read_row(row: dict, cfg: Config) -> tuple:
+    "`read_for_model` of a listing row; a row the readers turned down keeps their reason, unopened."
+    return (dict(hash=None, size=None, width=None, height=None, skip=row['skip']), None) if row['skip'] else read_for_model(row['path'], cfg)
+
+def score_rows(rows: list, run: dict, device: str = 'auto',
+               threads: int | None = None) -> pa.Table:  # decode threads beside the model; None: what `warm_up` chose in this worker, else none
     "The shard table of listing `rows` (dicts of path, label, source, skip), scored as the record `run` says."
     from hotdog.core import pick_device
     from hotdog.head import FineTuned
-    from hotdog.model import _forward, imagenet_probs
+    from hotdog.model import _forward, _loaded, imagenet_probs
     from hotdog.prior import ZeroShot
-    cfg = run_config(run, device); model = worker_model(run['model']['checkpoint'], run['model']['sha256'])
-    read = [(dict(hash=None, size=None, width=None, height=None, skip=r['skip']), None) if r['skip'] else read_for_model(r['path'], cfg) for r in rows]
-    ok = [i for i, (_, px) in enumerate(read) if px is not None]
-    feats = (_forward(np.stack([read[i][1] for i in ok]), pick_device(cfg.device), cfg.precision) if ok else np.zeros((0, EMBED_DIM), np.float32))
+    cfg = run_config(run, device); model = worker_model(run['model']['checkpoint'], run['model']['sha256']); dev = pick_device(cfg.device)
+    batches = [range(i, min(i + cfg.batch_size, len(rows))) for i in range(0, len(rows), cfg.batch_size)]
+    facts, ok, feats = [], [], [np.zeros((0, EMBED_DIM), np.float32)]
+    for idx, got in zip(batches, _loaded(rows, batches, cfg, _WORKER.get('loaders', 0) if threads is None else threads, load=_read_row)):
+        facts += [f for f, _ in got]; px = [(i, a) for i, (_, a) in zip(idx, got) if a is not None]
+        if px: ok += [i for i, _ in px]; feats.append(_forward(np.stack([a for _, a in px]), dev, cfg.precision))
+    feats = np.concatenate(feats)
     probs = imagenet_probs(feats); zs = ZeroShot(run['classes'], run['prior']).from_imagenet(probs)
     if model is None: hp = None
     elif not isinstance(model, FineTuned): hp = model.predict_proba(feats)
     else: hp = model.predict_images([rows[i]['path'] for i in ok]) if ok else np.zeros((0, len(model.classes)))  # as predict_batch does
-    return shard_table(rows, [f for f, _ in read], ok, feats, probs, zs, hp, run)
+    return shard_table(rows, facts, ok, feats, probs, zs, hp, run)
 
 # %% ../nbs/09_pipeline.ipynb
 def run_record(source: str, kind: str, classes: list, prior: dict, checkpoint, sha, head: dict | None, cfg: Config, precision: str,
@@ -262,16 +286,18 @@ def run_record(source: str, kind: str, classes: list, prior: dict, checkpoint, s
 # %% ../nbs/09_pipeline.ipynb
 def shard_file(shard: int) -> str: return f'part-{shard:05d}.parquet'
 
-def score_shard(out: str, shard: int, first: int, n: int, run: dict, device: str = 'auto') -> dict:
-    "Score shard `shard` (listing rows first..first+n) of the run in `out` and write its file (its seconds, time and worker in the file's metadata); returns its counts."
-    t0 = time.perf_counter(); out = Path(out)
+def score_shard(out: str, shard: int, first: int, n: int, run: dict, device: str = 'auto',
+                stop: str | None = None) -> dict:  # the name of a `distributed.Event`: once it is set, a shard not yet started is not started
+    "Score shard `shard` (listing rows first..first+n) of the run in `out` and write its file (its seconds, its worker's CPU seconds, time and worker in the file's metadata); returns its counts."
+    if stop is not None and Event(stop).is_set(): return {'shard': shard, 'n': 0, 'scored': 0, 'skipped': 0, 'seconds': 0.0, 'dropped': True}
+    t0, c0 = time.perf_counter(), time.process_time(); out = Path(out)
     rows = pq.ParquetFile(out/'_listing.parquet').read_row_group(shard).to_pylist()
     if len(rows) != n: raise HotdogError(f'{out}/_listing.parquet: row group {shard} has {len(rows)} rows, the manifest says {n}')
     table = score_rows(rows, run, device); took = time.perf_counter() - t0
-    note = {'seconds': round(took, 3), 'finished': time.time(), 'worker': f'{socket.gethostname()}:{os.getpid()}'}
+    note = {'seconds': round(took, 3), 'cpu_seconds': round(time.process_time() - c0, 3), 'finished': time.time(), 'worker': f'{socket.gethostname()}:{os.getpid()}'}
     with atomic_write(out/shard_file(shard)) as part: pq.write_table(table.replace_schema_metadata({'hotdog': json.dumps(note)}), part)
     skipped = table.column('skip').length() - table.column('skip').null_count
-    return {'shard': shard, 'n': n, 'scored': n - skipped, 'skipped': skipped, 'seconds': took}
+    return {'shard': shard, 'n': n, 'scored': n - skipped, 'skipped': skipped, 'seconds': took, 'dropped': False}
 
 # %% ../nbs/09_pipeline.ipynb
 def cores() -> int:
@@ -377,17 +403,24 @@ def worker_info(checkpoint, sha, classes, device: str, precision: str) -> dict:
     return {'head': head, 'classes': zc, 'prior': zp, 'precision': pick_precision(pick_device(device), precision)}
 
 # %% ../nbs/09_pipeline.ipynb
-def warm_up(run: dict, device: str = 'auto') -> int:
+def warm_up(run: dict, device: str = 'auto',
+            loaders: int = 0) -> int:  # decode threads beside the model in this worker (see `score_rows`)
     "Load the run's models in this worker and run the backbone once (weights, kernels), so that its first shard is not its slowest; returns the pid."
     from hotdog.core import pick_device
     from hotdog.model import CPU_FORWARD_BATCH, _forward, imagenet_probs
-    worker_model(run['model']['checkpoint'], run['model']['sha256']); size = run['config']['image_size']
+    _WORKER['loaders'] = loaders; worker_model(run['model']['checkpoint'], run['model']['sha256']); size = run['config']['image_size']
     _forward(np.zeros((CPU_FORWARD_BATCH, size, size, 3), np.uint8), pick_device(device), run['config']['precision'])
     imagenet_probs(np.zeros((1, EMBED_DIM), np.float32)); return os.getpid()
 
+def spare_cores(client) -> dict:
+    "{worker address: cores of its machine that no Dask worker thread uses}."
+    info = client.scheduler_info()['workers']; busy = Counter()
+    for w in info.values(): busy[w['host']] += w['nthreads']
+    return {a: max(0, n - busy[info[a]['host']]) for a, n in client.run(cores).items() if a in info}
+
 def _warm_workers(client, run: dict, device: str):
-    "`warm_up` on every worker at once, before the clock of the run starts."
-    client.gather([client.submit(warm_up, run, device, workers=[w], allow_other_workers=False, pure=False) for w in client.scheduler_info()['workers']])
+    "`warm_up` on every worker at once, before the clock of the run starts; a worker decodes beside its model when its machine has a spare core."
+    client.gather([client.submit(warm_up, run, device, min(1, n), workers=[w], allow_other_workers=False, pure=False) for w, n in spare_cores(client).items()])
 
 # %% ../nbs/09_pipeline.ipynb
 WORKER_WAIT = 60  # seconds to wait for a cluster's first worker
@@ -397,6 +430,11 @@ def _check_args(model, partition, embeddings):
     if model is not None and not isinstance(model, (str, Path)): raise HotdogError(f'model is the path of a checkpoint (written by hotdog.head.save_model or hotdog.train.fit), not a {type(model).__name__}')
     if not isinstance(embeddings, bool): raise HotdogError(f'embeddings must be True or False, not {embeddings!r}')
 
+def _need_workers(client):
+    "Wait for the cluster's first worker; one line if none comes within `WORKER_WAIT` seconds."
+    try: client.wait_for_workers(1, timeout=WORKER_WAIT)
+    except TimeoutError: raise HotdogError(f'the Dask cluster at {client.scheduler.address} has no workers (waited {WORKER_WAIT} s): start some with `dask worker {client.scheduler.address}`') from None
+
 def _plan(client, out: Path, source: str, model, sha, classes, cfg, embeddings, partition, follow_head: bool) -> dict:
     "The run record, checked against what `out` holds (refused if different); the listing frozen when the run is new."
     prev = read_run_record(out)
@@ -404,8 +442,7 @@ def _plan(client, out: Path, source: str, model, sha, classes, cfg, embeddings, 
     if prev is not None:  # what needs no worker first: a changed source, model, partition or embeddings is refused at once
         _refuse_other(prev, {**prev, 'source': source, 'model': {**prev['model'], 'sha256': sha},
                              'config': {**prev['config'], 'embeddings': embeddings, 'partition': partition}}, out)
-    try: client.wait_for_workers(1, timeout=WORKER_WAIT)
-    except TimeoutError: raise HotdogError(f'the Dask cluster at {client.scheduler.address} has no workers (waited {WORKER_WAIT} s): start some with `dask worker {client.scheduler.address}`') from None
+    _need_workers(client)
     info = client.submit(worker_info, None if model is None else str(model), sha, classes, cfg.device, cfg.precision, pure=False).result()
     if follow_head and info['head'] and cfg.geometry != info['head']['geometry']: cfg = get_config(**{**vars(cfg), 'geometry': info['head']['geometry']})
     kind, listing = (prev['kind'], None) if prev else _listing(source)
@@ -416,22 +453,45 @@ def _plan(client, out: Path, source: str, model, sha, classes, cfg, embeddings, 
     return run
 
 # %% ../nbs/09_pipeline.ipynb
+def in_flight(client, tasks, submit, live: set):
+    "Yield the future of `submit(task)` for each of `tasks` as it finishes, at most two per worker thread in flight; `live` holds those submitted and not yet yielded (the caller cancels them if it stops early)."
+    limit = 2 * max(1, sum(client.nthreads().values())); tasks = iter(tasks); end = object()
+    def add(t): f = submit(t); live.add(f); return f
+    pending = as_completed([add(t) for _, t in zip(range(limit), tasks)], loop=client.loop)
+    for fut in pending:
+        live.discard(fut); yield fut
+        nxt = next(tasks, end)
+        if nxt is not end: pending.add(add(nxt))
+
+def _result(fut, what: str = 'a shard'):
+    "The result of a finished future; one line if its task failed."
+    try: return fut.result()
+    except Exception as e: raise HotdogError(f"{what} failed on a worker: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+
+def _tally(done: dict, res: dict, bar):
+    "Count a shard's result into `done` (a shard dropped unstarted counts nothing)."
+    if res['dropped']: return
+    for k in ('scored', 'skipped'): done[k] += res[k]
+    done['shards'] += 1; done['rows'] += res['n']; bar.update(res['n'])
+
+def _finish_started(stop, live: set, done: dict, bar):
+    "After Ctrl-C: no shard starts any more (`stop` set); wait for the ones running, so their work is written, not lost."
+    stop.set()
+    print(f'interrupted: finishing the shards in progress (Ctrl-C again to drop them)', file=sys.stderr, flush=True)
+    for f in list(live):
+        try: _tally(done, f.result(), bar)
+        except Exception: pass  # it failed, or was lost with its worker: the next call computes it
+
 def _run_shards(client, out: Path, todo: pd.DataFrame, run: dict, device: str, bar) -> dict:
-    "Run the shards `todo`, at most two per worker thread in flight; returns the counts of what was computed."
-    limit = 2 * max(1, sum(client.nthreads().values())); token = uuid.uuid4().hex[:8]
-    rows = iter(todo.itertuples(index=False)); done = {'shards': 0, 'rows': 0, 'scored': 0, 'skipped': 0}
-    submit = lambda r: client.submit(score_shard, str(out), int(r.shard), int(r.first), int(r.n), run, device, key=f'hotdog-shard-{int(r.shard):05d}-{token}', pure=False)
-    pending = as_completed([submit(r) for _, r in zip(range(limit), rows)], loop=client.loop)
+    "Run the shards `todo`, at most two per worker thread in flight; returns the counts of what was computed; on Ctrl-C, the shards running finish first."
+    token = uuid.uuid4().hex[:8]; stop = Event(f'hotdog-stop-{token}', client=client); live = set()
+    done = {'shards': 0, 'rows': 0, 'scored': 0, 'skipped': 0}
+    submit = lambda r: client.submit(score_shard, str(out), int(r.shard), int(r.first), int(r.n), run, device, stop.name, key=f'hotdog-shard-{int(r.shard):05d}-{token}', pure=False)
     try:
-        for fut in pending:
-            try: res = fut.result()
-            except Exception as e: raise HotdogError(f"a shard failed on a worker: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
-            for k in ('scored', 'skipped'): done[k] += res[k]
-            done['shards'] += 1; done['rows'] += res['n']; bar.update(res['n'])
-            nxt = next(rows, None)
-            if nxt is not None: pending.add(submit(nxt))
+        for fut in in_flight(client, todo.itertuples(index=False), submit, live): _tally(done, _result(fut), bar)
+    except KeyboardInterrupt: _finish_started(stop, live, done, bar); raise
     finally:
-        for f in list(pending.futures): f.cancel()
+        for f in live: f.cancel()
     return done
 
 # %% ../nbs/09_pipeline.ipynb
@@ -453,10 +513,10 @@ def score(source,                     # a folder, class tree, CSV/Parquet manife
     with _locked(out):
         with cluster_client(cluster, workers) as client:
             run = _plan(client, out, source, model, sha, classes, cfg, embeddings, partition, follow_head)
-            _warm_workers(client, run, cfg.device)
             for stale in out.glob('.part-*.part'): stale.unlink(missing_ok=True)  # a killed worker's unfinished file
             man = pd.read_parquet(out/'_manifest.parquet'); have = man.file.map(lambda f: (out/f).exists())
             total, before = int(man.n.sum()), int(man.n[have].sum())
+            if not have.all(): _warm_workers(client, run, cfg.device)
             t1 = time.perf_counter()
             with tqdm(total=total, initial=before, unit='img', desc='score', disable=not progress, smoothing=0.1) as bar:
                 try: done = _run_shards(client, out, man[~have], run, cfg.device, bar)
@@ -517,6 +577,67 @@ def run_embeddings(out) -> tuple:
     if not complete: raise HotdogError(f'{out}: the run is unfinished: run score again to finish it first')
     if not ((out/'_embeddings.npy').exists() and (out/'_embeddings_hashes.parquet').exists()): _build_embeddings(out, man)
     return pd.read_parquet(out/'_embeddings_hashes.parquet').hash.tolist(), np.load(out/'_embeddings.npy', mmap_mode='r')
+
+# %% ../nbs/09_pipeline.ipynb
+def _save_thumbnail(im: Image.Image, out: Path):
+    "Write `im`'s thumbnail to `out` as `hotdog.data.thumbnail` does (JPEG quality 85, long side the size in its path), through a temporary file and a rename."
+    im.thumbnail((int(out.parent.parent.name),) * 2); out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix='.part'); os.close(fd)
+    try: im.save(tmp, 'JPEG', quality=85); os.replace(tmp, out)
+    finally: Path(tmp).unlink(missing_ok=True)
+
+def check_files(pairs: list,          # (path as bytes, label): `os.fsencode` keeps any file name intact through Dask
+                min_side: int, cfg: Config,
+                thumbs: int | None) -> list:  # the thumbnail size to make in `cfg.cache_dir`; None: no thumbnails
+    "An `Item`, or the `BadImage` saying why not, for each file, as `hotdog.data.check_each` gives them; with `thumbs`, each usable image's thumbnail made in the cache."
+    _worker_heap(); out = []  # decoded photos are large blocks too
+    for p, label in pairs:
+        path = Path(os.fsdecode(p))
+        try: data = read_bytes(path, cfg.max_file_bytes); im = decode(data, min_side, max_decode_bytes=cfg.max_decode_bytes)
+        except BadImage as e: out.append(e); continue
+        it = Item(path=path, hash=content_hash(data), label=label, size=len(data), width=im.width, height=im.height); out.append(it)
+        if thumbs and not (t := thumbnail_path(it.hash, thumbs, cfg.cache_dir)).exists(): _save_thumbnail(im, t)
+    return out
+
+# %% ../nbs/09_pipeline.ipynb
+def ingest_partition(files: int, threads: int) -> int:
+    "Files per task when none is given: 256, or fewer so that each worker thread gets about 8 tasks (a folder of a few hundred photos still spreads)."
+    return max(1, min(256, -(-files // (8 * max(1, threads)))))
+
+def _checks_on(client, partition: int | None, thumbs: int | None):
+    "A `check` for `ingest`: `check_files` on the cluster of `client`, `partition` files a task (None: `ingest_partition`), yielding in file order."
+    def check(pairs, min_side, cfg):
+        token, live, got, index, nxt = uuid.uuid4().hex[:8], set(), {}, {}, 0
+        partition_ = partition or ingest_partition(len(pairs), sum(client.nthreads().values()))
+        chunks = [(i, [(os.fsencode(p), lab) for p, lab in pairs[i:i + partition_]]) for i in range(0, len(pairs), partition_)]
+        def submit(c):
+            f = client.submit(check_files, c[1], min_side, cfg, thumbs, key=f'hotdog-ingest-{c[0]:09d}-{token}', pure=False); index[f.key] = c[0]; return f
+        try:
+            for fut in in_flight(client, chunks, submit, live):
+                got[index.pop(fut.key)] = _result(fut, 'checking files')
+                while nxt in got: yield from got.pop(nxt); nxt += partition_
+        finally:
+            for f in live: f.cancel()
+    return check
+
+def ingest_parallel(path,                    # folder, class-folder tree, or .csv/.parquet manifest
+                    store=None,              # a `hotdog.store.Store`: catalog what was found in it (`add_dataset`)
+                    kind: str = 'auto',      # auto, folder, classes or manifest
+                    min_side: int = 8,       # smaller images are skipped
+                    cluster=None,            # None: a local cluster; a scheduler address; a `Client` or `Cluster`
+                    workers: int | None = None,  # processes of the local cluster (default: one per core)
+                    partition: int | None = None,  # files per task (None: `ingest_partition`)
+                    thumbnails: bool = True, # make each usable image's thumbnail (`cfg.thumb_size`) in the cache
+                    cfg: Config | None = None, # the byte and decode limits, the thumbnail size and cache
+                    progress: bool = True) -> Dataset:
+    "`hotdog.data.ingest` with the files checked on Dask: the same `Dataset`, and the thumbnails made on the way."
+    _check_args(None, 1 if partition is None else partition, False); cfg = cfg or get_config()
+    if kind == 'auto': detect_kind(Path(path).expanduser())  # a source that is not there: one line before a cluster starts
+    with cluster_client(cluster, workers) as client:
+        _need_workers(client)
+        ds = ingest(path, kind, min_side, progress, cfg, check=_checks_on(client, partition, cfg.thumb_size if thumbnails else None))
+    if store is not None: add_dataset(store, ds)
+    return ds
 
 # %% ../nbs/09_pipeline.ipynb
 def batch_run(run=None,             # a run folder written by `score`; None: the Tux Paint demo photos, scored once into the cache
@@ -605,13 +726,13 @@ def run_model(run: dict):
 
 # %% ../nbs/09_pipeline.ipynb
 def shard_timings(out) -> pd.DataFrame:
-    "Per shard written: rows, seconds its worker took, when it finished and which worker (from the shards' metadata)."
+    "Per shard written: rows, seconds its worker took, the CPU seconds of that worker process meanwhile, when it finished and which worker (from the shards' metadata)."
     out, run, man, complete = _manifest(out); rows = []
     for r in man.itertuples():
         if not (out/r.file).exists(): continue
         meta = json.loads((pq.read_schema(out/r.file).metadata or {}).get(b'hotdog', b'{}'))
         rows.append({'shard': r.shard, 'rows': r.n, **meta})
-    return pd.DataFrame(rows, columns=['shard', 'rows', 'seconds', 'finished', 'worker'])
+    return pd.DataFrame(rows, columns=['shard', 'rows', 'seconds', 'cpu_seconds', 'finished', 'worker'])
 
 def batch_metrics(out, df: pd.DataFrame, run: dict) -> dict:
     "A batch report's headline numbers."
