@@ -6,7 +6,7 @@ and a large size; the work of a run interrupted (Ctrl-C) and resumed as a share 
 the same shards; and draft-mode against full JPEG decoding on camera-sized photos.
 Data: Fashion-MNIST written out as PNG files (once, into the cache), then generated small JPEGs up to the size asked.
 Usage: nice .venv/bin/python bench/pipeline.py [--n 400] [--rounds 3] [--sizes 1000,10000] [--workers 2] [--partition 256]
-       [--ingest-n 5000] [--ingest-photos 200] [--resume-n 3000] [--photos 12]
+       [--ingest-n 5000] [--ingest-photos 200] [--resume-n 3000] [--photos 12] [--memory-only]
 """
 import argparse
 import io
@@ -179,6 +179,23 @@ def ingest_rates(manifest: Path, workers: int, rounds: int, tmp: Path) -> tuple:
     return rows, {'files': n, 'items': len(ref.items), 'skipped': len(ref.skipped), 'duplicates': len(ref.duplicates), 'same': same, 'same_thumbs': same_thumbs, 'startup': startup}
 
 
+def memory_runs(full: pd.DataFrame, sizes: list, tmp: Path, workers: int, partition: int) -> list:
+    "(n, driver and worker memory, run result) of a clean run of each size."
+    mem = []
+    for n in sizes:
+        part = tmp/f'size-{n}.parquet'; full[:n].to_parquet(part, index=False)
+        r, st = driver(part, tmp/f'mem{n}', workers, partition); mem.append((n, st, r))
+        print(f'{n} images: driver peak {st["driver_mb"]:.0f} MB (+{st["driver_growth_mb"]:.1f} MB after its first shard), worker peak {st["worker_mb"]:.0f} MB, {r["images_per_s"]:.1f} images/s', flush=True)
+    return mem
+
+
+def print_memory(mem: list):
+    "The peak memory table, and the largest size's peaks against the smallest's."
+    print('\n| images | driver peak RSS | driver growth after its first shard | worker peak RSS | images/s |\n|---|---|---|---|---|')
+    for n, st, r in mem: print(f"| {n:,} | {st['driver_mb']:.0f} MB | {st['driver_growth_mb']:+.1f} MB | {st['worker_mb']:.0f} MB | {r['images_per_s']:.1f} |")
+    if len(mem) > 1: print(f"large / small: driver {mem[-1][1]['driver_mb'] / mem[0][1]['driver_mb']:.2f}x, workers {mem[-1][1]['worker_mb'] / mem[0][1]['worker_mb']:.2f}x")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--n', type=int, default=400, help='images for the throughput and resume comparisons')
@@ -189,10 +206,14 @@ def main():
     ap.add_argument('--ingest-n', type=int, default=5000, help='Fashion-MNIST files for the ingest comparison')
     ap.add_argument('--ingest-photos', type=int, default=200, help='photo-sized (2000x1500) JPEGs for the ingest comparison')
     ap.add_argument('--resume-n', type=int, default=3000, help='images for the interrupted-and-resumed comparison (shards of --partition)')
+    ap.add_argument('--memory-only', action='store_true', help='only the peak-memory runs of --sizes (e.g. 20000,200000: about an hour here)')
     a = ap.parse_args(); sizes = [int(s) for s in a.sizes.split(',')]
     tmp = Path(tempfile.mkdtemp(prefix='bench-pipeline-')); rows = []
     try:
-        src = listing(max([a.n, a.resume_n, *sizes]), tmp); full = pd.read_parquet(src)
+        src = listing(max(sizes) if a.memory_only else max([a.n, a.resume_n, *sizes]), tmp); full = pd.read_parquet(src)
+        if a.memory_only:
+            print(f'sizes {sizes}; {a.workers} workers; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}', flush=True)
+            print_memory(memory_runs(full, sizes, tmp, a.workers, a.partition)); return
         small = tmp/'small.parquet'; full[:a.n].to_parquet(small, index=False)
         resume_src = tmp/'resume.parquet'; full[:a.resume_n].to_parquet(resume_src, index=False)
         print(f'{a.n} Fashion-MNIST images for throughput; sizes {sizes}; {a.workers} workers; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}', flush=True)
@@ -222,11 +243,7 @@ def main():
         irows, ifacts = ingest_rates(fashion_mnist('train', a.ingest_n), a.workers, 2, tmp)
         prows, pfacts = ingest_rates(photo_folder(a.ingest_photos, tmp), a.workers, 2, tmp)
 
-        mem = []
-        for n in sizes:
-            part = tmp/f'size-{n}.parquet'; full[:n].to_parquet(part, index=False)
-            r, st = driver(part, tmp/f'mem{n}', a.workers, a.partition); mem.append((n, st, r))
-            print(f'{n} images: driver peak {st["driver_mb"]:.0f} MB (+{st["driver_growth_mb"]:.1f} MB after its first shard), worker peak {st["worker_mb"]:.0f} MB, {r["images_per_s"]:.1f} images/s', flush=True)
+        mem = memory_runs(full, sizes, tmp, a.workers, a.partition)
 
         rp = a.partition  # Ctrl-C after a third of the shards: the shards in progress finish, the rest are left for the next call
         clean, cst = driver(resume_src, tmp/'clean', a.workers, rp)
@@ -254,9 +271,7 @@ def main():
         print(f"\n{pfacts['files']:,} photo-sized JPEGs (2000x1500; {pfacts['items']:,} images, {pfacts['duplicates']} exact duplicates); the same Dataset every time: {pfacts['same']}; the same thumbnails: {pfacts['same_thumbs']}")
         print('\n| what | files/s (best of 2) | vs one process | rounds |\n|---|---|---|---|')
         for r in prows: print('| ' + ' | '.join(r) + ' |')
-        print('\n| images | driver peak RSS | driver growth after its first shard | worker peak RSS | images/s |\n|---|---|---|---|---|')
-        for n, st, r in mem: print(f"| {n:,} | {st['driver_mb']:.0f} MB | {st['driver_growth_mb']:+.1f} MB | {st['worker_mb']:.0f} MB | {r['images_per_s']:.1f} |")
-        if len(mem) > 1: print(f"large / small: driver {mem[-1][1]['driver_mb'] / mem[0][1]['driver_mb']:.2f}x, workers {mem[-1][1]['worker_mb'] / mem[0][1]['worker_mb']:.2f}x")
+        print_memory(mem)
         print(f"\nresume ({a.resume_n:,} images, {n_shards} shards of {rp}): Ctrl-C once {n_shards // 3} shards were written ({before} written by the time the call ended), then the same call: "
               f"worker CPU {work:.2f}x one clean run (clean {cst['worker_cpu_s']:.0f} s; stopped {sst['worker_cpu_s']:.0f} s + resumed {rst['worker_cpu_s']:.0f} s, start-ups included); "
               f"inside the shards (the CPU seconds each records) {(in_both / in_clean):.2f}x; outside them (start-up, imports, idle) clean {outside[0]:.1f} s, stopped {outside[1]:.1f} s, resumed {outside[2]:.1f} s; "

@@ -634,6 +634,14 @@ def view(self: Queue) -> dict:
                 'fitting': self.fitting, 'error': self.error, 'can_undo': bool(self.undo_stack or self.revisits)}
 
 @patch
+def filling(self: Queue) -> list:
+    "Items (`item`, `path`) that will fill the next grid page when it is a short one now (auto mode's first pages): their pictures can be sent ahead."
+    with self._lock:
+        if not self.auto or self.ahead_mode != 'grid' or len(self.ahead) >= self.page_size or len(self._record()) >= TRUST_TILES: return []
+        rows = self._peek(self.page_size - len(self.ahead))[0]
+        return [{'item': self.hashes[p], 'path': self.paths[self.hashes[p]]} for p in rows]
+
+@patch
 def set_mode(self: Queue, mode: str) -> Queue:
     "Switch to single or grid mode (the items on screen come first in it), or to auto (from the next page on)."
     if mode not in MODES + ('auto',): raise HotdogError(f"mode must be 'auto', 'single' or 'grid', not {mode!r}")
