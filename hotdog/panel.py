@@ -118,6 +118,7 @@ def _prefetch(self: LabelPanel):
         v = self.queue.view(); size = self.thumb if v['ahead_mode'] == 'grid' else self.big  # auto mode: the next screen may be the other kind
         self._report_broken(self._send_images(v['ahead'], size))  # the queue's lock orders it with the keys' actions
         if v['ahead_mode'] == 'grid': self._send_images(self.queue.filling(), self.thumb)  # a short next page may become a whole one
+        self.queue.prepare()  # the next key's choice of screen finds its items scored
         if time.monotonic() - self._stats_at < STATS_EVERY: return
         self._stats_at = time.monotonic()
         tp = throughput(self.queue.store, session=self.queue.store.session)

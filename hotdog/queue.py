@@ -642,6 +642,13 @@ def filling(self: Queue) -> list:
         return [{'item': self.hashes[p], 'path': self.paths[self.hashes[p]]} for p in rows]
 
 @patch
+def prepare(self: Queue):
+    "Score the items the next key's choice of screen looks at, so that the key does not (the panel calls it off the key's path)."
+    with self._lock:
+        rows = self._peek(self.page_size)[0]
+        if rows: self._scores(rows)
+
+@patch
 def set_mode(self: Queue, mode: str) -> Queue:
     "Switch to single or grid mode (the items on screen come first in it), or to auto (from the next page on)."
     if mode not in MODES + ('auto',): raise HotdogError(f"mode must be 'auto', 'single' or 'grid', not {mode!r}")
