@@ -233,7 +233,7 @@ KLM = {'decide': 1.35, 'key': 0.28, 'glance': 0.2, 'point': 1.1, 'click': 0.2}  
 
 def screen_costs(probs,               # [n, C] pre-label probabilities of the next page's items
                  page_size: int,      # tiles on a grid page
-                 trust: float = 1.0,  # wrong pre-labels seen so far per wrong pre-label the model expected (see `Queue`)
+                 trust: float = 1.0,  # the factor on the odds of a wrong pre-label that the record shows (`trust`; 1: as claimed)
                  keys_per_wrong: float | None = None) -> dict: # flips a wrong tile took so far (None: what the model expects)
     "Expected annotator seconds per label of a grid page and of single mode for these items."
     p = -np.sort(-np.asarray(probs, float), axis=1); n, C = p.shape
@@ -266,7 +266,7 @@ def trust(claimed,   # each recorded suggestion's chance of being wrong, by the 
 @patch
 def screen(self: Policy, probs,       # [n, C] pre-label probabilities of the next items, or None (no scorer)
            page_size: int,            # tiles on a grid page
-           trust: float = 1.0,        # how much more often than expected the pre-labels were wrong so far
+           trust: float = 1.0,        # the factor on the odds of a wrong pre-label that the record shows (`trust`)
            keys_per_wrong: float | None = None) -> str: # flips a wrong tile took so far (None: what the model expects)
     "'grid' or 'single': the screen with fewer expected annotator seconds per label for the next items."
     if probs is None or len(probs) == 0: return 'single'

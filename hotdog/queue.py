@@ -299,9 +299,10 @@ def _choose(self: Queue):
 TRUST_TILES = 10  # labelled tiles with a suggestion needed before the record counts
 
 @patch
-def _record(self: Queue) -> list:
-    "The recent labelled tiles that had a suggestion (the undo history): what the model's record is made of."
-    return [t for u in getattr(self, 'undo_stack', []) for t in u['tiles'] if t.get('confidence') is not None and t['choice'] is not None]
+def _record(self: Queue, mode: str | None = None) -> list:
+    "The recent labelled tiles that had a suggestion (the undo history), of screens in `mode` (None: all): what the model's record is made of."
+    return [t for u in getattr(self, 'undo_stack', []) if mode is None or u.get('mode') == mode for t in u['tiles']
+            if t.get('confidence') is not None and t['choice'] is not None]
 
 @patch
 def _trust(self: Queue) -> float:
@@ -315,8 +316,7 @@ def _trust(self: Queue) -> float:
 def _keys_per_wrong(self: Queue) -> float | None:
     "Flips the record's wrong grid tiles needed to reach their class (its rank among the model's guesses); None until three."
     ks = [t['ranked'].index(t['choice']) if t['choice'] in (t.get('ranked') or []) else 1
-          for u in getattr(self, 'undo_stack', []) if u.get('mode') == 'grid' for t in u['tiles']
-          if t.get('confidence') is not None and t['choice'] is not None and t['choice'] != t['suggestion']]
+          for t in self._record('grid') if t['choice'] != t['suggestion']]
     return float(np.mean(ks)) if len(ks) >= 3 else None
 
 @patch
@@ -637,7 +637,7 @@ def view(self: Queue) -> dict:
 def filling(self: Queue) -> list:
     "Items (`item`, `path`) that will fill the next grid page when it is a short one now (auto mode's first pages): their pictures can be sent ahead."
     with self._lock:
-        if not self.auto or self.ahead_mode != 'grid' or len(self.ahead) >= self.page_size or len(self._record()) >= TRUST_TILES: return []
+        if self.ahead_mode != 'grid' or self._n('grid') == self.page_size: return []  # no short page now
         rows = self._peek(self.page_size - len(self.ahead))[0]
         return [{'item': self.hashes[p], 'path': self.paths[self.hashes[p]]} for p in rows]
 
