@@ -6,7 +6,7 @@ and a large size; the work of a run interrupted (Ctrl-C) and resumed as a share 
 the same shards; and draft-mode against full JPEG decoding on camera-sized photos.
 Data: Fashion-MNIST written out as PNG files (once, into the cache), then generated small JPEGs up to the size asked.
 Usage: nice .venv/bin/python bench/pipeline.py [--n 400] [--rounds 3] [--sizes 1000,10000] [--workers 2] [--partition 256]
-       [--ingest-n 5000] [--ingest-photos 200] [--resume-n 3000] [--photos 12] [--memory-only]
+       [--ingest-n 5000] [--ingest-photos 200] [--resume-n 6000] [--photos 12] [--memory-only]
 """
 import argparse
 import io
@@ -52,21 +52,26 @@ def listing(n: int, dest: Path) -> Path:
 
 
 class Sampler:
-    "Peak RSS and CPU seconds of a process and its children, sampled in a thread every `every` seconds; the driver's also once shards appear in `out`."
+    "Peak RSS and CPU seconds of a process and its children, sampled in a thread every `every` seconds; the driver's also once shards appear in `out`, and at each tenth of the shards written."
     def __init__(self, pid: int, out, every: float = 0.2):
         self.pid, self.out, self.every, self.rss, self.cpu, self.stop, self.first = pid, Path(out), every, {}, {}, threading.Event(), None
+        self.total, self.series = None, {}  # shards in the run; tenth of them written -> the driver's RSS then
         self.t = threading.Thread(target=self._run, daemon=True); self.t.start()
 
     def _run(self):
         while not self.stop.is_set():
             try: procs = [psutil.Process(self.pid), *psutil.Process(self.pid).children(recursive=True)]
             except psutil.NoSuchProcess: return
-            started = any(self.out.glob('part-*.parquet'))
+            written = sum(1 for _ in self.out.glob('part-*.parquet')); started = written > 0
+            if self.total is None and (self.out/'_manifest.parquet').exists():
+                try: self.total = pq.ParquetFile(self.out/'_manifest.parquet').metadata.num_rows
+                except Exception: pass  # being written
             for p in procs:
                 try:
                     with p.oneshot(): rss, c = p.memory_info().rss, p.cpu_times()
                 except psutil.Error: continue
                 if started and p.pid == self.pid and self.first is None: self.first = rss  # the driver once listed and scoring
+                if p.pid == self.pid and self.total: self.series.setdefault(10 * written // self.total, rss)
                 self.rss[p.pid] = max(self.rss.get(p.pid, 0), rss); self.cpu[p.pid] = max(self.cpu.get(p.pid, 0), c.user + c.system)
             time.sleep(self.every)
 
@@ -74,7 +79,7 @@ class Sampler:
         self.stop.set(); self.t.join()
         workers = [v for k, v in self.rss.items() if k != self.pid]
         return {'driver_mb': self.rss.get(self.pid, 0) / 2**20, 'driver_growth_mb': (self.rss.get(self.pid, 0) - (self.first or 0)) / 2**20, 'worker_mb': max(workers, default=0) / 2**20,
-                'worker_cpu_s': sum(v for k, v in self.cpu.items() if k != self.pid)}
+                'worker_cpu_s': sum(v for k, v in self.cpu.items() if k != self.pid), 'driver_series_mb': {k: v / 2**20 for k, v in sorted(self.series.items())}}
 
 
 SCRIPT = '''
@@ -186,6 +191,7 @@ def memory_runs(full: pd.DataFrame, sizes: list, tmp: Path, workers: int, partit
         part = tmp/f'size-{n}.parquet'; full[:n].to_parquet(part, index=False)
         r, st = driver(part, tmp/f'mem{n}', workers, partition); mem.append((n, st, r))
         print(f'{n} images: driver peak {st["driver_mb"]:.0f} MB (+{st["driver_growth_mb"]:.1f} MB after its first shard), worker peak {st["worker_mb"]:.0f} MB, {r["images_per_s"]:.1f} images/s', flush=True)
+        print('  driver RSS as the shards are written: ' + ', '.join(f'{10 * k}% {v:.0f} MB' for k, v in st['driver_series_mb'].items()), flush=True)
     return mem
 
 
@@ -205,7 +211,7 @@ def main():
     ap.add_argument('--rounds', type=int, default=3, help='interleaved rounds of the throughput comparison (the best counts)')
     ap.add_argument('--ingest-n', type=int, default=5000, help='Fashion-MNIST files for the ingest comparison')
     ap.add_argument('--ingest-photos', type=int, default=200, help='photo-sized (2000x1500) JPEGs for the ingest comparison')
-    ap.add_argument('--resume-n', type=int, default=3000, help='images for the interrupted-and-resumed comparison (shards of --partition)')
+    ap.add_argument('--resume-n', type=int, default=6000, help='images for the interrupted-and-resumed comparison (shards of --partition)')
     ap.add_argument('--memory-only', action='store_true', help='only the peak-memory runs of --sizes (e.g. 20000,200000: about an hour here)')
     a = ap.parse_args(); sizes = [int(s) for s in a.sizes.split(',')]
     tmp = Path(tempfile.mkdtemp(prefix='bench-pipeline-')); rows = []
