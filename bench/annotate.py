@@ -213,6 +213,12 @@ def report(res, args, jl, load):
                   f"{len(over)} answered while a refit ran" + (f", their p50 {pct(over, 50):.0f} / p95 {pct(over, 95):.0f} ms)" if over else ')'))
             parts = {k: [x[k] for x in r['phases'] if kind(x) == what] for k in ('kernel', 'draw', 'paint')}
             print('            ' + ', '.join(f"{k} p50 {pct(v, 50):.0f} / p95 {pct(v, 95):.0f}" for k, v in parts.items()) + ' ms')
+            if what == 'page turn':  # how the browser drew each new page: swapped in the page built ahead, or built on the key's path
+                for how in sorted({x.get('how', '?') for x in r['phases'] if kind(x) == what}):
+                    hs = [x['kernel'] + x['draw'] + x['paint'] for x in r['phases'] if kind(x) == what and x.get('how', '?') == how]
+                    print(f"            {how}: n={len(hs)}, p50 {pct(hs, 50):.0f} / p95 {pct(hs, 95):.0f} / max {max(hs):.0f} ms")
+                slow = sorted((x for x in r['phases'] if kind(x) == what), key=lambda x: -(x['kernel'] + x['draw'] + x['paint']))[:3]
+                print('            slowest: ' + '; '.join(f"{x['kernel'] + x['draw'] + x['paint']:.0f} ms ({x.get('how', '?')}, {x.get('tiles', '?')} tiles, kernel {x['kernel']:.0f}, paint {x['paint']:.0f})" for x in slow))
         for mode in ('grid', 'single'):
             xs = [x for x in r['phases'] if x['mode'] == mode]
             if xs:

@@ -1,6 +1,7 @@
 """The labelling panel as a person uses it: JupyterLab in headless Chromium, real key presses, labels read back from SQLite."""
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -158,15 +159,16 @@ class LateAhead(LabelPanel):
 panel = LateAhead(""").replace('refit_every=0', 'refit_every=16')
 
 # Installed by the test, not the panel: at each Enter (before the panel sees it) the file names of the tiles whose
-# picture is painted, visible and inside the window.
+# picture is painted, visible and inside the window, with the class each tile shows.
 SNAPSHOT = """() => { window.testShots = [];
   document.addEventListener('keydown', (e) => {
     if (e.key !== 'Enter') return;
     const seen = (im) => { const r = im.getBoundingClientRect();
       return im.complete && im.naturalWidth > 0 && getComputedStyle(im).visibility === 'visible' && r.width > 8
         && r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight; };
-    window.testShots.push([...document.querySelectorAll('.hotdog-panel .hd-tile')]
-      .filter((d) => d.querySelector('img') && seen(d.querySelector('img'))).map((d) => d.title));
+    window.testShots.push(Object.fromEntries([...document.querySelectorAll('.hotdog-panel .hd-tile')]
+      .filter((d) => d.querySelector('img') && seen(d.querySelector('img')))
+      .map((d) => [d.title, d.querySelector('.hd-lab span').textContent.split(' ')[0]])));
   }, true); }"""
 
 
@@ -190,15 +192,19 @@ def test_no_label_without_its_picture(lab_page):
     time.sleep(1.0)
     kernel_execute(page, 'race.ipynb', 'panel.queue.wait()')
     kernel_execute(page, 'race.ipynb', 'q = panel.queue; assert q.fits >= 1, (q.fits, q.error, len(q.labelled), q.since_fit)')
-    shots = [set(s) for s in page.evaluate('window.testShots')]
+    shots = page.evaluate('window.testShots')  # per Enter: {path: class shown}
     during_refit = [x for x in page.evaluate('window.hotdogPhases') if x['action'] == 'accept' and x.get('fitting')]
     st = Store(root/'race.sqlite', annotator='reader')
     ev = history(st).merge(items(st)[['hash', 'path']], left_on='item', right_on='hash'); st.close()
     ev = ev[ev.kind == 'label']
-    pages = [set(g.path) for _, g in ev.groupby('action')]
-    print(f'{len(pages)} pages accepted ({len(during_refit)} while a refit ran), {len(shots)} Enter presses')
-    unseen = [sorted(p - max(shots, key=lambda s: len(p & s)))[:3] for p in pages if not any(p <= s for s in shots)]
+    pages = [dict(zip(g.path, g.label)) for _, g in ev.groupby('action')]  # per accepted page: {path: class written}
+    drawn = Counter(x.get('how') for x in page.evaluate('window.hotdogPhases') if x['action'] == 'accept')
+    print(f'{len(pages)} pages accepted ({len(during_refit)} while a refit ran), {len(shots)} Enter presses; new pages {dict(drawn)}')
+    unseen = [sorted(set(p) - set(max(shots, key=lambda s: len(set(p) & set(s)))))[:3] for p in pages if not any(set(p) <= set(s) for s in shots)]
     assert not unseen, f'{len(unseen)} of {len(pages)} accepted pages had tiles that were not on screen, e.g. {unseen[0]}'
+    # The class written is the class the tile showed (a page built ahead before a refit gets the new suggestions patched in).
+    differ = [p for p in pages if not any(all(s.get(k) == v for k, v in p.items()) for s in shots)]
+    assert not differ, f'{len(differ)} of {len(pages)} accepted pages were written with classes their tiles did not show'
     assert len(pages) >= 5 and during_refit, (len(pages), len(during_refit))
     assert page.errors == []
 

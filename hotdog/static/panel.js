@@ -141,6 +141,7 @@ function newPanel(model, el) {
     gen: 0,                 // counts screens drawn, so a late check of an old screen changes nothing
     waiters: [],            // called in the frame that paints the screen, once it is shown
     shape: '',              // columns, rows and sizes the tile side was fitted for
+    how: '',                // how the last screen was drawn: 'patched', 'built ahead' or 'built now' (for the benchmarks)
   };
 }
 
@@ -253,7 +254,9 @@ function useDecoded(p, scope) {
 
 // ---- Drawing a view.
 
-function pageKey(tiles) { return tiles.map((t) => `${t.item}=${t.choice}${t.broken ? '!' : ''}`).join(','); }
+// A page built ahead is the same page as a view when it has the same items, broken ones and columns; the choices may
+// differ (a refit between the two changed the suggestions): they are patched in after the swap, the pictures stay.
+function pageKey(tiles, c) { return c + '|' + tiles.map((t) => `${t.item}${t.broken ? '!' : ''}`).join(','); }
 
 function prebuild(p) {
   // The next grid page, built (and its images put in) while the annotator looks at this one.
@@ -263,7 +266,7 @@ function prebuild(p) {
   const here = new Set(v.tiles.map((t) => t.item));
   if (ahead.some((t) => here.has(t.item))) return;
   if (!ahead.every((t) => t.broken || p.urls.has(imageKey(t.item, v.thumb)))) return;
-  const key = pageKey(ahead);
+  const key = pageKey(ahead, cols(v));
   if (p.prebuilt && p.prebuilt.key === key) return;
   const holder = document.createElement('div');
   holder.innerHTML = buildGrid({ ...v, tiles: ahead }, p.urls);
@@ -295,9 +298,9 @@ function swapPrebuilt(p, v) {
   // The page was ready: swap it in. False when it was not.
   const grid = p.root.querySelector('.hd-grid'), pre = p.prebuilt;
   p.prebuilt = null;
-  if (!(v.mode === 'grid' && grid && pre && pre.key === pageKey(v.tiles))) { release(pre); return false; }
+  if (!(v.mode === 'grid' && grid && pre && pre.key === pageKey(v.tiles, cols(v)))) { release(pre); return false; }
   grid.replaceWith(pre.el);
-  redrawStatus(p, v);
+  patchTiles(p, v);   // the view's choices and confidences (and the status line)
   return true;
 }
 
@@ -398,11 +401,11 @@ function screenKey(p, v) {
 function draw(p) {
   const v = p.model.get('view');
   const page = screenKey(p, v), plain = v && !v.hint && !v.error;
-  if (plain && v.mode === 'grid' && page && page === p.drawn) { patchTiles(p, v); return; }
+  if (plain && v.mode === 'grid' && page && page === p.drawn) { p.how = 'patched'; patchTiles(p, v); return; }
   p.drawn = page;
-  if (plain && swapPrebuilt(p, v)) { fitTiles(p); checkShown(p); return; }
+  if (plain && swapPrebuilt(p, v)) { p.how = 'built ahead'; fitTiles(p); checkShown(p); return; }
   if (!v || !v.classes) { p.root.innerHTML = '<div class="hd-status">starting…</div>'; return; }
-  drawScreen(p, v);
+  p.how = 'built now'; drawScreen(p, v);
 }
 
 function measure(p, tView, tDrawn, answer) {
@@ -412,7 +415,8 @@ function measure(p, tView, tDrawn, answer) {
   whenShown(p).then(() => {
     const t = performance.now();
     window.hotdogLatencies.push(t - t0);
-    window.hotdogPhases.push({ kernel: tView - t0, draw: tDrawn - tView, paint: t - tDrawn, action, mode, fitting: fitting || !!answer.fitting });
+    window.hotdogPhases.push({ kernel: tView - t0, draw: tDrawn - tView, paint: t - tDrawn, action, mode, fitting: fitting || !!answer.fitting,
+      how: p.how, tiles: answer.tiles ? answer.tiles.length : 0 });
     p.root.dataset.answered = String(answer.seq);
   });
 }
