@@ -477,10 +477,9 @@ def _plan(client, out: Path, source: str, model, sha, classes, cfg, embeddings, 
         _refuse_other(prev, {**prev, 'source': source, 'model': {**prev['model'], 'sha256': sha},
                              'config': {**prev['config'], 'embeddings': embeddings, 'partition': partition}}, out)
     _need_workers(client)
-    listed = None if prev else client.submit(freeze_listing, source, str(out), partition, pure=False)  # the listing and manifest
     info = _result(client.submit(worker_info, None if model is None else str(model), sha, classes, cfg.device, cfg.precision, pure=False), 'loading the model')
     if follow_head and info['head'] and cfg.geometry != info['head']['geometry']: cfg = get_config(**{**vars(cfg), 'geometry': info['head']['geometry']})
-    kind = prev['kind'] if prev else _result(listed, 'listing the source')[0]
+    kind = prev['kind'] if prev else _result(client.submit(freeze_listing, source, str(out), partition, pure=False), 'listing the source')[0]
     run = run_record(source, kind, info['classes'], info['prior'], model, sha, info['head'], cfg, info['precision'], embeddings, partition)
     if prev is not None: _refuse_other(prev, run, out); return prev
     _write_json(out/'_run.json', run)  # last: a run folder with a record has its listing and manifest

@@ -553,7 +553,8 @@ def _maybe_refit(self: Queue):
     if not every or self.review is not None: return
     if self.background and self._worker is None:  # at the first label: the process starts while the annotator goes on
         self._worker = ThreadPoolExecutor(1, thread_name_prefix='hotdog-refit'); self._worker.submit(self._start_process)
-    if self.since_fit < min(every, self.page_size) or self.fitting: return
+    one_at_a_time = bool(self.undo_stack) and self.undo_stack[-1]['mode'] == 'single'  # the screen just labelled
+    if self.since_fit < (1 if one_at_a_time else min(every, self.page_size)) or self.fitting: return  # single mode: a refit per label, as often as they keep up
     self.since_fit = 0
     if not self.background: return self._refit()
     self._fitting = self._worker.submit(self._refit)

@@ -410,13 +410,13 @@ function draw(p) {
 
 function measure(p, tView, tDrawn, answer) {
   // Key -> next screen shown (every picture painted), and its phases: the benchmarks and browser tests read these.
-  const { t0, action, mode, fitting } = p.pending;
+  const { t0, action, mode, fitting } = p.pending, how = p.how;
   p.pending = null; p.root.classList.remove('hd-saving');
   whenShown(p).then(() => {
     const t = performance.now();
     window.hotdogLatencies.push(t - t0);
     window.hotdogPhases.push({ kernel: tView - t0, draw: tDrawn - tView, paint: t - tDrawn, action, mode, fitting: fitting || !!answer.fitting,
-      how: p.how, tiles: answer.tiles ? answer.tiles.length : 0 });
+      how, tiles: answer.tiles ? answer.tiles.length : 0 });
     p.root.dataset.answered = String(answer.seq);
   });
 }
