@@ -6,7 +6,7 @@ and a large size; the work of a run interrupted (Ctrl-C) and resumed as a share 
 the same shards; and draft-mode against full JPEG decoding on camera-sized photos.
 Data: Fashion-MNIST written out as PNG files (once, into the cache), then generated small JPEGs up to the size asked.
 Usage: nice .venv/bin/python bench/pipeline.py [--n 400] [--rounds 3] [--sizes 1000,10000] [--workers 2] [--partition 256]
-       [--ingest-n 5000] [--ingest-photos 200] [--resume-n 6000] [--photos 12] [--memory-only]
+       [--ingest-n 5000] [--ingest-photos 200] [--resume-n 6000] [--photos 12] [--memory-only | --resume-only]
 """
 import argparse
 import io
@@ -202,6 +202,26 @@ def print_memory(mem: list):
     if len(mem) > 1: print(f"large / small: driver {mem[-1][1]['driver_mb'] / mem[0][1]['driver_mb']:.2f}x, workers {mem[-1][1]['worker_mb'] / mem[0][1]['worker_mb']:.2f}x")
 
 
+def resume_run(resume_src, tmp: Path, workers: int, rp: int, n: int) -> str:
+    "A clean run, and one stopped by Ctrl-C after a third of the shards then resumed: the line that compares their work and outputs."
+    # Ctrl-C after a third of the shards: the shards in progress finish, the rest are left for the next call
+    clean, cst = driver(resume_src, tmp/'clean', workers, rp)
+    n_shards = clean['shards']
+    stopped, sst = driver(resume_src, tmp/'resumed', workers, rp, stop_after=n_shards // 3)
+    written = sorted((tmp/'resumed').glob('part-*.parquet')); before = len(written)
+    before_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in written); first_call = shard_timings(tmp/'resumed')
+    resumed, rst = driver(resume_src, tmp/'resumed', workers, rp)
+    same = len(shards(tmp/'clean')) == len(shards(tmp/'resumed')) and all(x.equals(y) for x, y in zip(shards(tmp/'clean'), shards(tmp/'resumed')))
+    same_rows = read_run(tmp/'clean').drop(columns=['top5_class', 'top5_p']).equals(read_run(tmp/'resumed').drop(columns=['top5_class', 'top5_p']))
+    work = (sst['worker_cpu_s'] + rst['worker_cpu_s']) / cst['worker_cpu_s']
+    in_clean = shard_timings(tmp/'clean').cpu_seconds.sum(); in_both = shard_timings(tmp/'resumed').cpu_seconds.sum(); in_first = first_call.cpu_seconds.sum()
+    outside = (cst['worker_cpu_s'] - in_clean, sst['worker_cpu_s'] - in_first, rst['worker_cpu_s'] - (in_both - in_first))
+    return (f"\nresume ({n:,} images, {n_shards} shards of {rp}): Ctrl-C once {n_shards // 3} shards were written ({before} written by the time the call ended), then the same call: "
+          f"worker CPU {work:.2f}x one clean run (clean {cst['worker_cpu_s']:.0f} s; stopped {sst['worker_cpu_s']:.0f} s + resumed {rst['worker_cpu_s']:.0f} s, start-ups included); "
+          f"inside the shards (the CPU seconds each records) {(in_both / in_clean):.2f}x; outside them (start-up, imports, idle) clean {outside[0]:.1f} s, stopped {outside[1]:.1f} s, resumed {outside[2]:.1f} s; "
+          f"the resumed call computed {resumed['computed_rows']} images, the {before_rows} written before were kept; shards identical: {same}; rows identical: {same_rows}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--n', type=int, default=400, help='images for the throughput and resume comparisons')
@@ -213,15 +233,19 @@ def main():
     ap.add_argument('--ingest-photos', type=int, default=200, help='photo-sized (2000x1500) JPEGs for the ingest comparison')
     ap.add_argument('--resume-n', type=int, default=6000, help='images for the interrupted-and-resumed comparison (shards of --partition)')
     ap.add_argument('--memory-only', action='store_true', help='only the peak-memory runs of --sizes (e.g. 20000,200000: about an hour here)')
+    ap.add_argument('--resume-only', action='store_true', help='only the interrupted-and-resumed comparison on --resume-n images')
     a = ap.parse_args(); sizes = [int(s) for s in a.sizes.split(',')]
     tmp = Path(tempfile.mkdtemp(prefix='bench-pipeline-')); rows = []
     try:
-        src = listing(max(sizes) if a.memory_only else max([a.n, a.resume_n, *sizes]), tmp); full = pd.read_parquet(src)
+        src = listing(max(sizes) if a.memory_only else a.resume_n if a.resume_only else max([a.n, a.resume_n, *sizes]), tmp); full = pd.read_parquet(src)
         if a.memory_only:
             print(f'sizes {sizes}; {a.workers} workers; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}', flush=True)
             print_memory(memory_runs(full, sizes, tmp, a.workers, a.partition)); return
         small = tmp/'small.parquet'; full[:a.n].to_parquet(small, index=False)
         resume_src = tmp/'resume.parquet'; full[:a.resume_n].to_parquet(resume_src, index=False)
+        if a.resume_only:
+            print(f'{a.workers} workers; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}', flush=True)
+            print(resume_run(resume_src, tmp, a.workers, a.partition, a.resume_n)); return
         print(f'{a.n} Fashion-MNIST images for throughput; sizes {sizes}; {a.workers} workers; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}', flush=True)
 
         import torch
@@ -251,18 +275,7 @@ def main():
 
         mem = memory_runs(full, sizes, tmp, a.workers, a.partition)
 
-        rp = a.partition  # Ctrl-C after a third of the shards: the shards in progress finish, the rest are left for the next call
-        clean, cst = driver(resume_src, tmp/'clean', a.workers, rp)
-        n_shards = clean['shards']
-        stopped, sst = driver(resume_src, tmp/'resumed', a.workers, rp, stop_after=n_shards // 3)
-        written = sorted((tmp/'resumed').glob('part-*.parquet')); before = len(written)
-        before_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in written); first_call = shard_timings(tmp/'resumed')
-        resumed, rst = driver(resume_src, tmp/'resumed', a.workers, rp)
-        same = len(shards(tmp/'clean')) == len(shards(tmp/'resumed')) and all(x.equals(y) for x, y in zip(shards(tmp/'clean'), shards(tmp/'resumed')))
-        same_rows = read_run(tmp/'clean').drop(columns=['top5_class', 'top5_p']).equals(read_run(tmp/'resumed').drop(columns=['top5_class', 'top5_p']))
-        work = (sst['worker_cpu_s'] + rst['worker_cpu_s']) / cst['worker_cpu_s']
-        in_clean = shard_timings(tmp/'clean').cpu_seconds.sum(); in_both = shard_timings(tmp/'resumed').cpu_seconds.sum(); in_first = first_call.cpu_seconds.sum()
-        outside = (cst['worker_cpu_s'] - in_clean, sst['worker_cpu_s'] - in_first, rst['worker_cpu_s'] - (in_both - in_first))
+        resume_line = resume_run(resume_src, tmp, a.workers, a.partition, a.resume_n)
 
         photos = camera_jpegs(a.photos, tmp); cfg = get_config()
         full_rate, fa = decode_rate(photos, None); draft_rate, da = decode_rate(photos, draft_side(cfg))
@@ -278,10 +291,7 @@ def main():
         print('\n| what | files/s (best of 2) | vs one process | rounds |\n|---|---|---|---|')
         for r in prows: print('| ' + ' | '.join(r) + ' |')
         print_memory(mem)
-        print(f"\nresume ({a.resume_n:,} images, {n_shards} shards of {rp}): Ctrl-C once {n_shards // 3} shards were written ({before} written by the time the call ended), then the same call: "
-              f"worker CPU {work:.2f}x one clean run (clean {cst['worker_cpu_s']:.0f} s; stopped {sst['worker_cpu_s']:.0f} s + resumed {rst['worker_cpu_s']:.0f} s, start-ups included); "
-              f"inside the shards (the CPU seconds each records) {(in_both / in_clean):.2f}x; outside them (start-up, imports, idle) clean {outside[0]:.1f} s, stopped {outside[1]:.1f} s, resumed {outside[2]:.1f} s; "
-              f"the resumed call computed {resumed['computed_rows']} images, the {before_rows} written before were kept; shards identical: {same}; rows identical: {same_rows}")
+        print(resume_line)
         print(f"\nJPEG decoding, {a.photos} photos of 4000x3000 to the backbone's 224 px input, one thread: full {full_rate:.2f} images/s, "
               f"draft mode {draft_rate:.2f} images/s ({draft_rate / full_rate:.1f}x); mean pixel difference of the inputs {diff:.2f} of 255")
     finally:
