@@ -97,7 +97,7 @@ def _listing_paths(path: Path) -> pa.Array | None:
     except Exception: return None  # no `path` column of text, or not readable: from_manifest says which
     return paths if len(paths) > 0 and paths.null_count == 0 and pc.all(pc.starts_with(paths, os.sep)).as_py() else None
 
-LISTING_CHUNK = 65536  # rows at a time when a listing is ordered and written: the driver never holds a second copy of 10^5 paths
+LISTING_CHUNK = 65536  # rows at a time when a listing is ordered and written: no second copy of 10^5 paths is held
 
 def _in_path_order(paths: pa.Array) -> pa.Array:
     "Row numbers of `paths` sorted by path, each path once (its first row); compared a chunk at a time, so no sorted copy of the paths is made."
