@@ -116,9 +116,8 @@ def _listing_columns(t: pa.Table) -> pa.Table:
 
 def _listing_table(path: Path, paths: pa.Array) -> tuple:
     "A Parquet listing as (its columns as read, the run's row order): the run's listing is those rows in that order, with `_listing_columns`."
-    names = pq.ParquetFile(path).schema_arrow.names
-    rest = [c for c in LISTING_COLUMNS[1:] if c in names]
-    t = pq.ParquetFile(path).read(columns=rest).append_column('path', paths) if rest else pa.table({'path': paths})
+    pf = pq.ParquetFile(path); rest = [c for c in LISTING_COLUMNS[1:] if c in pf.schema_arrow.names]
+    t = pf.read(columns=rest).append_column('path', paths) if rest else pa.table({'path': paths})
     return t, _in_path_order(paths)
 
 def _listing_slices(t: pa.Table, order: pa.Array | None, size: int):
