@@ -217,6 +217,9 @@ def report(res, args, jl, load):
                 for how in sorted({x.get('how', '?') for x in r['phases'] if kind(x) == what}):
                     hs = [x['kernel'] + x['draw'] + x['paint'] for x in r['phases'] if kind(x) == what and x.get('how', '?') == how]
                     print(f"            {how}: n={len(hs)}, p50 {pct(hs, 50):.0f} / p95 {pct(hs, 95):.0f} / max {max(hs):.0f} ms")
+                print('            in order (a: built ahead, n: built now, p: patched): ' + ''.join(
+                    {'built ahead': 'a', 'built now': 'n', 'patched': 'p'}.get(x.get('how'), '?') + (str(x.get('tiles')) if x.get('how') == 'built now' else '')
+                    + ' ' for x in r['phases'] if kind(x) == what))
                 slow = sorted((x for x in r['phases'] if kind(x) == what), key=lambda x: -(x['kernel'] + x['draw'] + x['paint']))[:3]
                 print('            slowest: ' + '; '.join(f"{x['kernel'] + x['draw'] + x['paint']:.0f} ms ({x.get('how', '?')}, {x.get('tiles', '?')} tiles, kernel {x['kernel']:.0f}, paint {x['paint']:.0f})" for x in slow))
         for mode in ('grid', 'single'):

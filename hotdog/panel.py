@@ -58,7 +58,9 @@ class LabelPanel(anywidget.AnyWidget):
         # Background threads (refits, prefetch) hold the GIL for up to the switch interval (5 ms) each time the thread
         # answering keys wants it back, and an answer takes it back after every SQLite call: 1 ms keeps that short.
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
+        self._view_lock = threading.Lock()  # a view and its next page are read and sent together (the key's thread, the prefetch)
         self.on_msg(self._on_msg)
+        queue.on_refit.append(self._refitted)
         self._send_screen_images(); self._send_view()
 
     def __repr__(self): return f'LabelPanel({self.queue!r})'
@@ -96,28 +98,42 @@ def _send_screen_images(self: LabelPanel):
 @patch
 def _send_view(self: LabelPanel):
     "Send what the screen shows now (reading the queue, changing nothing), then prepare what comes next."
-    v = self.queue.view()
-    cols = _cols(self.queue.page_size)
-    self._seq += 1
-    ahead = v.pop('ahead')
-    self.view = {**v, 'seq': self._seq, 'hint': self._hint, 'thumb': self.thumb, 'big': self.big, 'cols': cols, 'tile_px': _tile_px(cols)}
-    if ahead != self.ahead: self.ahead = ahead  # after the view, and only when it changed: a flip sends one page, not two
-    self._hint = None
-    self._worker.submit(self._prefetch)
+    with self._view_lock:
+        v = self.queue.view()
+        cols = _cols(self.queue.page_size)
+        self._seq += 1
+        ahead = v.pop('ahead')
+        self.view = {**v, 'seq': self._seq, 'hint': self._hint, 'thumb': self.thumb, 'big': self.big, 'cols': cols, 'tile_px': _tile_px(cols)}
+        if ahead != self.ahead: self.ahead = ahead  # after the view, and only when it changed: a flip sends one page, not two
+        self._hint = None
+    self._worker.submit(self._prefetch, self._seq)
+
+@patch
+def _send_ahead(self: LabelPanel):
+    "Send the next page if it changed since the last view (a refit's suggestions, or the other screen in auto mode): the browser builds it ahead."
+    with self._view_lock:
+        ahead = self.queue.view()['ahead']
+        if ahead != self.ahead: self.ahead = ahead
+
+@patch
+def _refitted(self: LabelPanel):
+    "A refit is in: its next page goes to the browser off the key's path, unless a key comes first (its own prefetch does it then)."
+    self._worker.submit(self._prefetch, self._seq)
 
 STATS_EVERY = 2.0  # seconds between updates of the live statistics
 PREFETCH_DELAY = 0.15  # seconds between sending a screen and sending the next page's images
 
 @patch
-def _prefetch(self: LabelPanel):
-    "Thumbnails of the next page, then (at most every STATS_EVERY s) the statistics: off the key's path."
+def _prefetch(self: LabelPanel, seq: int | None = None):
+    "Thumbnails of the next page, then (at most every STATS_EVERY s) the statistics: off the key's path. Skipped when screen `seq` is no longer the last one sent."
     try:
         # Wait until the browser has painted the new screen: the GIL (for the IOPub thread sending the view) and the
         # browser's main thread (taking in 40 images) are then free. Nobody presses the next key within 0.15 s.
         time.sleep(PREFETCH_DELAY)
+        if seq is not None and seq != self._seq: return  # a key came in the meantime: its screen's prefetch comes after it, not into its paint
+        self._send_ahead()  # what a refit since the view changed
         v = self.queue.view(); size = self.thumb if v['ahead_mode'] == 'grid' else self.big  # auto mode: the next screen may be the other kind
         self._report_broken(self._send_images(v['ahead'], size))  # the queue's lock orders it with the keys' actions
-        if v['ahead_mode'] == 'grid': self._send_images(self.queue.filling(), self.thumb)  # a short next page may become a whole one
         self.queue.prepare()  # the next key's choice of screen finds its items scored
         if time.monotonic() - self._stats_at < STATS_EVERY: return
         self._stats_at = time.monotonic()

@@ -133,6 +133,7 @@ class Queue:
         self.key = f'queue/{name}/{store.annotator}'
         self.review = None if review is None else (dict(review) if isinstance(review, dict) else {h: None for h in review})
         self._lock, self._fitting, self._worker, self._process, self.error, self.fits, self.refit_pid = threading.RLock(), None, None, None, None, 0, None
+        self.on_refit = []  # called with no arguments after each refit is in (in the refit thread): a panel sends the new next page
         self._setup()
 
     @property
@@ -282,10 +283,13 @@ def _batch(self: Queue) -> int:
     return max(self.page_size if self.next_mode == 'grid' else 1, self.policy.refit_every or 1)  # a whole page: the first, short ones take its top
 
 @patch
-def _n(self: Queue, mode: str) -> int:
-    "Items on a screen in `mode`: a page, or one; in auto mode a first grid page of `TRUST_TILES` until the model has a record."
+def _n(self: Queue, mode: str, ahead: bool = False) -> int:
+    """Items on a screen in `mode`: a page, or one; in auto mode a first grid page of `TRUST_TILES` until the model has a record.
+    `ahead`: for the next screen, shown once the one on screen is labelled: that one's tiles count towards the record."""
     if mode != 'grid': return 1
-    if self.auto and self.review is None and len(self._record()) < TRUST_TILES: return min(self.page_size, TRUST_TILES)
+    coming = sum(t.get('confidence') is not None and t['item'] not in self.labelled for t in self.page) if ahead else 0  # not yet in it
+    known = len(self._record()) + coming
+    if self.auto and self.review is None and known < TRUST_TILES: return min(self.page_size, TRUST_TILES)
     return self.page_size
 
 @patch
@@ -294,6 +298,7 @@ def _choose(self: Queue):
     if not self.auto: return
     if self.review is not None: self.next_mode = 'grid'; return  # a review shows labels that are mostly right
     rows = self._peek(self.page_size)[0]
+    if not rows and self.scorer is not None: return  # nothing left beyond the screens taken: they keep their mode
     self.next_mode = self.policy.screen(self._scores(rows) if rows else None, self.page_size, self._trust(), self._keys_per_wrong())
 
 TRUST_TILES = 10  # labelled tiles with a suggestion needed before the record counts
@@ -401,16 +406,22 @@ def _make_tiles(self: Queue, hs: list, mode: str | None = None) -> list:
     return tiles
 
 @patch
-def _take_screen(self: Queue) -> tuple:
-    "(tiles, mode) of the next screen off the top of the order, in `next_mode`."
+def _take_screen(self: Queue, ahead: bool = False) -> tuple:
+    "(tiles, mode) of the next screen off the top of the order, in `next_mode` (`ahead`: the screen after the one on screen)."
     m = self.next_mode
-    return self._make_tiles(self._take(self._n(m)), m), m
+    return self._make_tiles(self._take(self._n(m, ahead)), m), m
+
+@patch
+def _take_both(self: Queue):
+    "Take the screen to show and the next one off the top of the order (the next one sized as if this one were labelled)."
+    self.page, self.mode = self._take_screen()
+    self.ahead, self.ahead_mode = self._take_screen(ahead=True)
 
 @patch
 def _start(self: Queue):
     "Take the first page and the next one from the top of the order."
     self.page, self.ahead = [], []; self._set_order(self._ordered()); self._choose()
-    (self.page, self.mode), (self.ahead, self.ahead_mode) = self._take_screen(), self._take_screen()
+    self._take_both()
     self.undo_stack, self.revisits = [], []; self._save()
     return True
 
@@ -418,16 +429,16 @@ def _start(self: Queue):
 def _advance(self: Queue):
     "The next page comes on screen; a new next page is taken."
     self.page, self.mode = self.ahead, self.ahead_mode
-    self.ahead, self.ahead_mode = self._take_screen()
+    self.ahead, self.ahead_mode = self._take_screen(ahead=True)
 
 @patch
 def _retake_ahead(self: Queue):
     "The next page, not on screen yet, in `next_mode` with the latest suggestions (unless it holds the annotator's flips)."
     if self._revisiting() or any(t['flips'] or t.get('typed') for t in self.ahead): return
-    if self.ahead_mode == self.next_mode and len(self.ahead) >= self._n(self.next_mode):
+    if self.ahead_mode == self.next_mode and len(self.ahead) >= self._n(self.next_mode, ahead=True):
         self.ahead = self._make_tiles([t['item'] for t in self.ahead], self.ahead_mode); return
     self._front[:0] = [self.pos[t['item']] for t in self.ahead]; self.ahead = []
-    self.ahead, self.ahead_mode = self._take_screen()
+    self.ahead, self.ahead_mode = self._take_screen(ahead=True)
 
 # %% ../nbs/04a_queue.ipynb
 UNDO_DEPTH = 20
@@ -469,7 +480,7 @@ def _resume_other_mode(self: Queue, saved: list) -> bool:
     self.undo_stack += self.revisits[::-1]; self.revisits = []  # no page is being revisited now
     first = [t['item'] for t in saved if not t.get('revisit')]
     self.page, self.ahead = [], []; self._set_order(self._ordered(exclude=set(first)), first)
-    (self.page, self.mode), (self.ahead, self.ahead_mode) = self._take_screen(), self._take_screen(); self._save()
+    self._take_both(); self._save()
     return True
 
 # %% ../nbs/04a_queue.ipynb
@@ -605,7 +616,8 @@ def _refit(self: Queue):
             self._choose(); self._retake_ahead()  # not on screen yet: new suggestions (and in auto mode perhaps the other screen)
             self._save()
     except Exception as e:  # noqa: BLE001 -- labelling must go on whatever the fit did
-        self.error = f'refit failed: {type(e).__name__}: {e}'
+        self.error = f'refit failed: {type(e).__name__}: {e}'; return
+    for f in self.on_refit: f()
 
 NORM_SAMPLE = 5000  # items whose embeddings give the pool's feature statistics
 
@@ -635,19 +647,17 @@ def view(self: Queue) -> dict:
                 'fitting': self.fitting, 'error': self.error, 'can_undo': bool(self.undo_stack or self.revisits)}
 
 @patch
-def filling(self: Queue) -> list:
-    "Items (`item`, `path`) that will fill the next grid page when it is a short one now (auto mode's first pages): their pictures can be sent ahead."
-    with self._lock:
-        if self.ahead_mode != 'grid' or self._n('grid') == self.page_size: return []  # no short page now
-        rows = self._peek(self.page_size - len(self.ahead))[0]
-        return [{'item': self.hashes[p], 'path': self.paths[self.hashes[p]]} for p in rows]
-
-@patch
 def prepare(self: Queue):
-    "Score the items the next key's choice of screen looks at, so that the key does not (the panel calls it off the key's path)."
+    "Score the items the next key's choice of screen looks at, so that the key does not (the panel calls it off the key's path). Scores outside the lock: a key does not wait for it."
     with self._lock:
-        rows = self._peek(self.page_size)[0]
-        if rows: self._scores(rows)
+        rows, scorer = self._peek(self.page_size)[0], self.scorer
+        need = np.unique(np.asarray(rows, np.int64)[~self._scored[rows]]) if rows and scorer is not None else []
+        if not len(need): return
+        X = self._features(need)  # embeddings: read (or, for items never embedded, made) under the lock
+    P = scorer.predict_proba(X)
+    with self._lock:
+        if self.scorer is not scorer: return  # a refit came in the meantime, with scores of its own
+        fresh = need[~self._scored[need]]; self._P[fresh] = P[~self._scored[need]]; self._scored[fresh] = True
 
 @patch
 def set_mode(self: Queue, mode: str) -> Queue:
@@ -660,7 +670,7 @@ def set_mode(self: Queue, mode: str) -> Queue:
             return self
         if self._revisiting(): self.forward()
         self._front[:0] = [self.pos[t['item']] for t in self.page + self.ahead]; self.page, self.ahead = [], []
-        self.next_mode = mode; (self.page, self.mode), (self.ahead, self.ahead_mode) = self._take_screen(), self._take_screen(); self._save()
+        self.next_mode = mode; self._take_both(); self._save()
     return self
 
 # %% ../nbs/04a_queue.ipynb

@@ -94,6 +94,7 @@ class Store:
         self._lock = threading.Lock()
         self.damaged = None  # why writes are refused, once damage was seen
         self._memo = {}  # tables derived from the log, by question: (the log's state, the table); see `memo`
+        self._owner, self._local = threading.get_ident(), threading.local()  # the thread that opened it; other threads' read connections
         self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
@@ -143,18 +144,37 @@ class Store:
             if ' is damaged (' in str(e): self.damaged = str(e)
             raise
 
+    def _reader(self) -> sqlite3.Connection:
+        "This thread's read-only connection to the file (opened at its first read; closed when the thread ends)."
+        db = getattr(self._local, 'db', None)
+        if db is None:
+            db = sqlite3.connect(self.path.resolve().as_uri() + '?mode=rw', uri=True, timeout=10, isolation_level=None, check_same_thread=False)
+            db.execute('PRAGMA query_only=1'); self._local.db = db
+        return db
+
+    def _read(self, fn):
+        """`fn(connection)` for a read. In the thread that opened the store, on the writing connection; in any other (a
+        refit, a prefetch, the statistics) on a connection of its own, without the write lock: in WAL mode readers and the
+        writer do not wait for each other, so a background read never holds up the key that writes a label."""
+        if threading.get_ident() == self._owner:
+            with self._lock: return self._guard(lambda: _retry(lambda: fn(self.db), self.path))
+        return self._guard(lambda: _retry(lambda: fn(self._reader()), self.path))
+
     def query(self, sql: str, params=()) -> pd.DataFrame:
         "Run a read-only query, as a DataFrame."
-        def read():  # the same frame as pandas.read_sql_query, in half its time on a million rows
-            cur = self.db.execute(sql, params)
+        def read(db):  # the same frame as pandas.read_sql_query, in half its time on a million rows
+            cur = db.execute(sql, params)
             return pd.DataFrame.from_records(cur.fetchall(), columns=[d[0] for d in cur.description], coerce_float=True)
-        with self._lock: return self._guard(lambda: _retry(read, self.path))
+        return self._read(read)
 
     def rows(self, sql: str, params=()) -> list:
         "Run a read-only query, as a list of tuples (no DataFrame: for the key path)."
-        with self._lock: return self._guard(lambda: _retry(lambda: self.db.execute(sql, params).fetchall(), self.path))
+        return self._read(lambda db: db.execute(sql, params).fetchall())
 
-    def close(self): self.db.close()
+    def close(self):
+        "Close the store's connection (and this thread's reader; another thread's closes when that thread ends)."
+        self.db.close()
+        if getattr(self._local, 'db', None) is not None: self._local.db.close(); self._local.db = None
 
 # %% ../nbs/02_store.ipynb
 def _add_columns(db: sqlite3.Connection):

@@ -254,9 +254,21 @@ function useDecoded(p, scope) {
 
 // ---- Drawing a view.
 
-// A page built ahead is the same page as a view when it has the same items, broken ones and columns; the choices may
-// differ (a refit between the two changed the suggestions): they are patched in after the swap, the pictures stay.
-function pageKey(tiles, c) { return c + '|' + tiles.map((t) => `${t.item}${t.broken ? '!' : ''}`).join(','); }
+// A page built ahead is the same page as a view when it has the same items, broken ones and columns. A refit between
+// the two may have changed the suggestions and so the tiles' order (a page is sorted by them): the tiles are put in
+// the view's order before the swap and its choices patched in after it; the pictures stay.
+function pageKey(tiles, c) { return c + '|' + tiles.map((t) => `${t.item}${t.broken ? '!' : ''}`).sort().join(','); }
+
+function orderTiles(el, v) {
+  // The tiles of a page built ahead (not in the document) in the view's order, each with its index's key and action.
+  const by = new Map([...el.children].map((d) => [d.dataset.item, d]));
+  v.tiles.forEach((t, i) => {
+    const d = by.get(t.item);
+    d.dataset.act = JSON.stringify({ action: 'flip', i }); d.title = t.path;
+    d.querySelector('.hd-cap').textContent = CAP(tileCode(i, cols(v)));
+    el.appendChild(d);
+  });
+}
 
 function prebuild(p) {
   // The next grid page, built (and its images put in) while the annotator looks at this one.
@@ -299,6 +311,7 @@ function swapPrebuilt(p, v) {
   const grid = p.root.querySelector('.hd-grid'), pre = p.prebuilt;
   p.prebuilt = null;
   if (!(v.mode === 'grid' && grid && pre && pre.key === pageKey(v.tiles, cols(v)))) { release(pre); return false; }
+  orderTiles(pre.el, v);
   grid.replaceWith(pre.el);
   patchTiles(p, v);   // the view's choices and confidences (and the status line)
   return true;
@@ -416,7 +429,7 @@ function measure(p, tView, tDrawn, answer) {
     const t = performance.now();
     window.hotdogLatencies.push(t - t0);
     window.hotdogPhases.push({ kernel: tView - t0, draw: tDrawn - tView, paint: t - tDrawn, action, mode, fitting: fitting || !!answer.fitting,
-      how, tiles: answer.tiles ? answer.tiles.length : 0 });
+      how, tiles: answer.tiles ? answer.tiles.length : 0, at: t0 });
     p.root.dataset.answered = String(answer.seq);
   });
 }
