@@ -399,7 +399,7 @@ def _make_tiles(self: Queue, hs: list, mode: str | None = None) -> list:
         return [{**_tile(h, self.paths[h], self.classes), 'suggestion': self.review[h], 'choice': self.review[h],
                  'confidence': None} for h in hs]
     P = self._scores([self.pos[h] for h in hs])
-    tiles = [_tile(h, self.paths[h], self.classes, None if P is None else P[k]) for k, h in enumerate(hs)]
+    tiles = [{**_tile(h, self.paths[h], self.classes, None if P is None else P[k]), 'at': k} for k, h in enumerate(hs)]  # `at`: its place in the order
     if (mode or self.mode) == 'grid' and tiles and P is not None: tiles = [tiles[i] for i in page_order(P)]
     for t in tiles:  # an image that could not be read (gone, and never embedded): shown with its reason, skipped unless flipped
         if t['item'] in self.missing: t.update(choice=None, broken=self.missing[t['item']])
@@ -410,6 +410,11 @@ def _take_screen(self: Queue, ahead: bool = False) -> tuple:
     "(tiles, mode) of the next screen off the top of the order, in `next_mode` (`ahead`: the screen after the one on screen)."
     m = self.next_mode
     return self._make_tiles(self._take(self._n(m, ahead)), m), m
+
+@patch
+def _in_order(self: Queue, tiles: list) -> list:
+    "Rows of a screen's items in the order they were taken (a grid page shows them sorted by suggestion): how they go back in line."
+    return [self.pos[t['item']] for t in sorted(tiles, key=lambda t: t.get('at', 0))]
 
 @patch
 def _take_both(self: Queue):
@@ -436,8 +441,8 @@ def _retake_ahead(self: Queue):
     "The next page, not on screen yet, in `next_mode` with the latest suggestions (unless it holds the annotator's flips)."
     if self._revisiting() or any(t['flips'] or t.get('typed') for t in self.ahead): return
     if self.ahead_mode == self.next_mode and len(self.ahead) >= self._n(self.next_mode, ahead=True):
-        self.ahead = self._make_tiles([t['item'] for t in self.ahead], self.ahead_mode); return
-    self._front[:0] = [self.pos[t['item']] for t in self.ahead]; self.ahead = []
+        self.ahead = self._make_tiles([self.hashes[p] for p in self._in_order(self.ahead)], self.ahead_mode); return
+    self._front[:0] = self._in_order(self.ahead); self.ahead = []
     self.ahead, self.ahead_mode = self._take_screen(ahead=True)
 
 # %% ../nbs/04a_queue.ipynb
@@ -669,7 +674,7 @@ def set_mode(self: Queue, mode: str) -> Queue:
             self.next_mode = self.next_mode if self.auto else mode; self._choose(); self._retake_ahead(); self._save()
             return self
         if self._revisiting(): self.forward()
-        self._front[:0] = [self.pos[t['item']] for t in self.page + self.ahead]; self.page, self.ahead = [], []
+        self._front[:0] = self._in_order(self.page) + self._in_order(self.ahead); self.page, self.ahead = [], []
         self.next_mode = mode; self._take_both(); self._save()
     return self
 
@@ -760,7 +765,7 @@ def broken(self: Queue, i, reason: str) -> dict:
 @patch
 def _push_back(self: Queue, tiles: list, mode: str):
     "Show `tiles` now (a screen in `mode`); what was on screen becomes the next page, the next page goes back in line."
-    self._front[:0] = [self.pos[t['item']] for t in self.ahead]
+    self._front[:0] = self._in_order(self.ahead)
     self.ahead, self.ahead_mode, self.page, self.mode = self.page, self.mode, tiles, mode
 
 @patch
