@@ -209,6 +209,32 @@ def test_no_label_without_its_picture(lab_page):
     assert page.errors == []
 
 
+AHEAD = SETUP.replace("'labels.sqlite'", "'ahead.sqlite'").replace("ingest('syn'", "ingest('syn_ahead'").replace('refit_every=0', 'refit_every=16')
+
+
+def test_every_page_built_ahead(lab_page):
+    "At a person's pace, with a refit after every page (which re-sorts the next page by its new suggestions), each new page was the one built ahead."
+    root, jl, page = lab_page
+    synthetic_dataset(root/'syn_ahead', 40)
+    write_notebook(root/'ahead.ipynb', [AHEAD])
+    open_notebook(page, jl, 'ahead.ipynb')
+    page.wait_for_selector('.hotdog-panel .hd-tile img', timeout=60_000)
+    page.click('.hotdog-panel .hd-status')
+    before = seq(page); page.keyboard.press('1'); answered(page, before)  # both classes on the first page, so a refit starts
+    for k in range(4):
+        time.sleep(1.0)  # looking at the page: its next page's pictures come, and the refit of the last page is in
+        if k == 3:  # the next page re-sorted in the kernel after the browser built it (a refit landing just before the key)
+            kernel_execute(page, 'ahead.ipynb', 'q = panel.queue; q.wait()\nwith q._lock: q.ahead = q.ahead[::-1]')
+        before = seq(page); page.keyboard.press('Enter'); answered(page, before)
+        tiles = page.evaluate("() => [...document.querySelectorAll('.hotdog-panel .hd-tile')].map((d) => [d.dataset.item, d.querySelector('.hd-cap').textContent, JSON.parse(d.dataset.act).i])")
+        assert [t[1:] for t in tiles] == [[c, i] for i, c in enumerate(CAPS)], tiles  # keys and flips in the page's order after a swap
+    kernel_execute(page, 'ahead.ipynb', f'assert [t["item"] for t in panel.queue.page] == {[t[0] for t in tiles]!r}')  # the kernel's order
+    kernel_execute(page, 'ahead.ipynb', 'panel.queue.wait(); assert panel.queue.fits >= 1, (panel.queue.fits, panel.queue.error)')
+    turns = [x for x in page.evaluate('window.hotdogPhases') if x['action'] == 'accept']
+    assert [x['how'] for x in turns] == ['built ahead'] * 4 and any(x['fitting'] for x in turns), turns
+    assert page.errors == []
+
+
 def tiles_in_view(page):
     "For each tile: its picture is painted and the tile lies inside the window and every box that clips it."
     return page.evaluate("""() => {
