@@ -172,17 +172,23 @@ SNAPSHOT = """() => { window.testShots = [];
   }, true); }"""
 
 
-def test_no_label_without_its_picture(lab_page):
-    "Pages turned back to back during refits, the next page sent late: every label written was of a picture on screen."
+def refitting_panel(lab_page, name, source, per_class, setup=None):
+    "Open a notebook `name` whose panel (`source`) labels `per_class` synthetic images of each class; flip its first tile so that the first page holds both classes and a refit starts."
     root, jl, page = lab_page
-    synthetic_dataset(root/'syn_race', 100)
-    write_notebook(root/'race.ipynb', [RACE])
-    open_notebook(page, jl, 'race.ipynb')
+    synthetic_dataset(root/f'syn_{name}', per_class)
+    write_notebook(root/f'{name}.ipynb', [source])
+    open_notebook(page, jl, f'{name}.ipynb')
     page.wait_for_selector('.hotdog-panel .hd-tile img', timeout=60_000)
     page.evaluate("() => document.querySelector('.hotdog-panel').scrollIntoView({block: 'start'})")
     page.click('.hotdog-panel .hd-status')
-    page.evaluate(SNAPSHOT)
-    before = seq(page); page.keyboard.press('1'); answered(page, before)  # both classes on the first page, so a refit starts
+    if setup: page.evaluate(setup)
+    before = seq(page); page.keyboard.press('1'); answered(page, before)
+    return root, page
+
+
+def test_no_label_without_its_picture(lab_page):
+    "Pages turned back to back during refits, the next page sent late: every label written was of a picture on screen."
+    root, page = refitting_panel(lab_page, 'race', RACE, 100, SNAPSHOT)
     from playwright.sync_api import TimeoutError as Timeout
     for k in range(24):
         before = seq(page); page.keyboard.press('Enter')
@@ -214,13 +220,7 @@ AHEAD = SETUP.replace("'labels.sqlite'", "'ahead.sqlite'").replace("ingest('syn'
 
 def test_every_page_built_ahead(lab_page):
     "At a person's pace, with a refit after every page (which re-sorts the next page by its new suggestions), each new page was the one built ahead."
-    root, jl, page = lab_page
-    synthetic_dataset(root/'syn_ahead', 40)
-    write_notebook(root/'ahead.ipynb', [AHEAD])
-    open_notebook(page, jl, 'ahead.ipynb')
-    page.wait_for_selector('.hotdog-panel .hd-tile img', timeout=60_000)
-    page.click('.hotdog-panel .hd-status')
-    before = seq(page); page.keyboard.press('1'); answered(page, before)  # both classes on the first page, so a refit starts
+    root, page = refitting_panel(lab_page, 'ahead', AHEAD, 40)
     for k in range(4):
         time.sleep(1.0)  # looking at the page: its next page's pictures come, and the refit of the last page is in
         if k == 3:  # the next page re-sorted in the kernel after the browser built it (a refit landing just before the key)
