@@ -52,6 +52,7 @@ class LabelPanel(anywidget.AnyWidget):
         super().__init__(**kw)
         self.queue, self.thumb, self.big = queue, thumb, big
         self._sent, self._send_lock, self._seq, self._hint, self._stats_at = set(), threading.Lock(), 0, None, 0.0
+        self._keys = 0  # browser messages received (counted as they come in, before they are answered): a prefetch planned before the last one is stale
         self.timings = deque(maxlen=1000)  # (action, ms in the queue, ms sending the view) of the last answers
         # One thread, started once (no start-up cost per key), at a lower priority than the one answering keys.
         self._worker = ThreadPoolExecutor(1, thread_name_prefix='hotdog-prefetch', initializer=lower_priority)
@@ -106,7 +107,7 @@ def _send_view(self: LabelPanel):
         self.view = {**v, 'seq': self._seq, 'hint': self._hint, 'thumb': self.thumb, 'big': self.big, 'cols': cols, 'tile_px': _tile_px(cols)}
         if ahead != self.ahead: self.ahead = ahead  # after the view, and only when it changed: a flip sends one page, not two
         self._hint = None
-    self._worker.submit(self._prefetch, self._seq)
+    self._worker.submit(self._prefetch, self._keys)
 
 @patch
 def _send_ahead(self: LabelPanel):
@@ -118,21 +119,23 @@ def _send_ahead(self: LabelPanel):
 @patch
 def _refitted(self: LabelPanel):
     "A refit is in: its next page goes to the browser off the key's path, unless a key comes first (its own prefetch does it then)."
-    self._worker.submit(self._prefetch, self._seq)
+    self._worker.submit(self._prefetch, self._keys)
 
 STATS_EVERY = 2.0  # seconds between updates of the live statistics
 PREFETCH_DELAY = 0.15  # seconds between sending a screen and sending the next page's images
 
 @patch
-def _prefetch(self: LabelPanel, seq: int | None = None):
-    "Thumbnails of the next page, then (at most every STATS_EVERY s) the statistics: off the key's path. Skipped when screen `seq` is no longer the last one sent."
+def _prefetch(self: LabelPanel, keys: int | None = None):
+    "Thumbnails of the next page, then (at most every STATS_EVERY s) the statistics: off the key's path. Skipped once a browser message came in after the `keys`-th."
+    stale = lambda: keys is not None and keys != self._keys  # a key came in the meantime: its own prefetch comes after its screen, not into its paint
     try:
         # Wait until the browser has painted the new screen: the GIL (for the IOPub thread sending the view) and the
         # browser's main thread (taking in 40 images) are then free. Nobody presses the next key within 0.15 s.
         time.sleep(PREFETCH_DELAY)
-        if seq is not None and seq != self._seq: return  # a key came in the meantime: its screen's prefetch comes after it, not into its paint
+        if stale(): return
         self._send_ahead()  # what a refit since the view changed
         v = self.queue.view(); size = self.thumb if v['ahead_mode'] == 'grid' else self.big  # auto mode: the next screen may be the other kind
+        if stale(): return  # the reads above wait for a key being answered: its next page is not this one
         self._report_broken(self._send_images(v['ahead'], size))  # the queue's lock orders it with the keys' actions
         self.queue.prepare()  # the next key's choice of screen finds its items scored
         if time.monotonic() - self._stats_at < STATS_EVERY: return
@@ -174,6 +177,7 @@ def _on_msg(self: LabelPanel, _, msg: dict, buffers=None):
     elif msg.get('type') == 'forget':                 # the browser dropped old images to save memory
         with self._send_lock: self._sent.difference_update(msg.get('items', []))
         return
+    self._keys += 1  # before anything else: a prefetch waking now must not send into this key's screen
     t0 = time.perf_counter()
     if msg.get('type') == 'act':
         try: self._act(msg)
