@@ -52,6 +52,7 @@ class LabelPanel(anywidget.AnyWidget):
         super().__init__(**kw)
         self.queue, self.thumb, self.big = queue, thumb, big
         self._sent, self._send_lock, self._seq, self._hint, self._stats_at = set(), threading.Lock(), 0, None, 0.0
+        self._quiet_at = 0.0  # time.monotonic() before which nothing is sent in the background (a key's screen is on its way)
         self._keys = 0  # browser messages received (counted as they come in, before they are answered): a prefetch planned before the last one is stale
         self.timings = deque(maxlen=1000)  # (action, ms in the queue, ms sending the view) of the last answers
         # One thread, started once (no start-up cost per key), at a lower priority than the one answering keys.
@@ -107,6 +108,7 @@ def _send_view(self: LabelPanel):
         self.view = {**v, 'seq': self._seq, 'hint': self._hint, 'thumb': self.thumb, 'big': self.big, 'cols': cols, 'tile_px': _tile_px(cols)}
         if ahead != self.ahead: self.ahead = ahead  # after the view, and only when it changed: a flip sends one page, not two
         self._hint = None
+    self._quiet_at = time.monotonic() + PREFETCH_DELAY
     self._worker.submit(self._prefetch, self._keys)
 
 @patch
@@ -118,20 +120,21 @@ def _send_ahead(self: LabelPanel):
 
 @patch
 def _refitted(self: LabelPanel):
-    "A refit is in: its next page goes to the browser off the key's path, unless a key comes first (its own prefetch does it then)."
+    "A refit is in: its next page goes to the browser off the key's path (at once if no screen went out in the last PREFETCH_DELAY), unless a key comes first (its own prefetch does it then)."
     self._worker.submit(self._prefetch, self._keys)
 
 STATS_EVERY = 2.0  # seconds between updates of the live statistics
-PREFETCH_DELAY = 0.15  # seconds between sending a screen and sending the next page's images
+PREFETCH_DELAY = 0.15  # seconds after a key comes in, and after a screen is sent, in which nothing else is sent
 
 @patch
 def _prefetch(self: LabelPanel, keys: int | None = None):
     "Thumbnails of the next page, then (at most every STATS_EVERY s) the statistics: off the key's path. Skipped once a browser message came in after the `keys`-th."
     stale = lambda: keys is not None and keys != self._keys  # a key came in the meantime: its own prefetch comes after its screen, not into its paint
     try:
-        # Wait until the browser has painted the new screen: the GIL (for the IOPub thread sending the view) and the
-        # browser's main thread (taking in 40 images) are then free. Nobody presses the next key within 0.15 s.
-        time.sleep(PREFETCH_DELAY)
+        # Wait until the browser has painted the last screen: the GIL (for the IOPub thread sending the view) and the
+        # browser's main thread (taking in 40 images) are then free. Nobody presses the next key within 0.15 s. A refit's
+        # prefetch long after the last key waits for nothing: a key that came before its next page would find it stale.
+        time.sleep(max(0.0, self._quiet_at - time.monotonic()))
         if stale(): return
         self._send_ahead()  # what a refit since the view changed
         v = self.queue.view(); size = self.thumb if v['ahead_mode'] == 'grid' else self.big  # auto mode: the next screen may be the other kind
@@ -177,7 +180,7 @@ def _on_msg(self: LabelPanel, _, msg: dict, buffers=None):
     elif msg.get('type') == 'forget':                 # the browser dropped old images to save memory
         with self._send_lock: self._sent.difference_update(msg.get('items', []))
         return
-    self._keys += 1  # before anything else: a prefetch waking now must not send into this key's screen
+    self._keys += 1; self._quiet_at = time.monotonic() + PREFETCH_DELAY  # first: a prefetch waking now must not send into this key's screen
     t0 = time.perf_counter()
     if msg.get('type') == 'act':
         try: self._act(msg)
