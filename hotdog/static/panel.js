@@ -21,6 +21,7 @@ const CLASS_CODES = ['Digit1', 'Digit2', 'Digit3', 'Digit4', 'Digit5', 'Digit6',
 
 const KEEP = 400;  // images kept in the browser (a few pages each way)
 const SEEING = new Set(['accept', 'flip', 'submit']);  // actions that label what is on screen: only once it is shown
+const SLOW_ANSWER = 150;  // ms: a key's screen dims while the kernel takes longer than this to answer
 const MIN_ROW = 64;  // px: tiles shrink to fit the window's height down to this; the width always fits
 
 function tileCode(i, cols) { return ROWS[Math.floor(i / cols)][i % cols]; }
@@ -135,6 +136,7 @@ function newPanel(model, el) {
     queue: [],              // keys pressed while the kernel is still answering
     pending: null,          // the action the kernel is answering, with the time its key was pressed
     hintTimer: null,
+    savingTimer: null,      // dims the screen when an answer is slow
     prebuilt: null,         // the next grid page, built off-screen: {key, el}
     drawn: '',              // what the screen shows, to tell a new page from flipped tiles
     shown: false,           // every picture of the screen is painted: the labelling keys work
@@ -156,7 +158,8 @@ function onScreen(p) { return [...p.root.querySelectorAll('[data-item]')].map((d
 function send(p, act) {
   const v = p.model.get('view');
   p.pending = { ...act, t0: performance.now(), mode: v.mode, fitting: !!v.fitting };
-  p.root.classList.add('hd-saving');
+  // Dimmed only if the answer is slow: a class added at every key restyles the whole screen twice per key.
+  clearTimeout(p.savingTimer); p.savingTimer = setTimeout(() => p.root.classList.add('hd-saving'), SLOW_ANSWER);
   const msg = { type: 'act', ...act, seq: (v.seq || 0) };
   delete msg.page;
   // Accept names the page as painted, item by item with its choice: the kernel writes nothing if its page differs.
@@ -424,7 +427,7 @@ function draw(p) {
 function measure(p, tView, tDrawn, answer) {
   // Key -> next screen shown (every picture painted), and its phases: the benchmarks and browser tests read these.
   const { t0, action, mode, fitting } = p.pending, how = p.how;
-  p.pending = null; p.root.classList.remove('hd-saving');
+  p.pending = null; clearTimeout(p.savingTimer); p.root.classList.remove('hd-saving');
   whenShown(p).then(() => {
     const t = performance.now();
     window.hotdogLatencies.push(t - t0);
