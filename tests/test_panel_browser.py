@@ -92,6 +92,27 @@ def test_grid_keys_label_and_undo(session):
     assert page.errors == []
 
 
+def test_screen_dims_only_when_slow(session):
+    "A key whose answer takes over 150 ms dims the screen until the answer comes; a fast answer leaves the screen's style alone."
+    root, page = session
+    page.click('.hotdog-panel .hd-status')
+    page.evaluate("""() => { const r = document.querySelector('.hotdog-panel'); window.dimmed = [];
+      new MutationObserver(() => window.dimmed.push(r.classList.contains('hd-saving'))).observe(r, {attributes: true, attributeFilter: ['class']}); }""")
+    before = seq(page); page.keyboard.press(CAPS[0]); answered(page, before)
+    if page.evaluate('window.hotdogLatencies.at(-1)') < 120: assert True not in page.evaluate('window.dimmed')  # a fast answer: never dimmed
+    kernel_execute(page, 'label.ipynb', 'import time\n_flip = panel.queue.flip\npanel.queue.flip = lambda *a, **k: (time.sleep(0.6), _flip(*a, **k))[1]')
+    try:
+        page.evaluate('window.dimmed = []')
+        before = seq(page); page.keyboard.press(CAPS[0])
+        page.wait_for_selector('.hotdog-panel.hd-saving', timeout=2000)  # dimmed while the kernel is still answering
+        answered(page, before)
+        assert not page.evaluate("document.querySelector('.hotdog-panel').classList.contains('hd-saving')")  # and no longer once it has
+        assert page.evaluate('window.dimmed')[0] is True
+    finally:
+        kernel_execute(page, 'label.ipynb', 'panel.queue.flip = _flip')
+    assert page.errors == []
+
+
 def test_single_mode_keys(session):
     root, page = session
     page.click('.hotdog-panel .hd-status')
