@@ -571,7 +571,7 @@ class RefitProcess:
         with self.lock:
             self._send(job)
             if self._starved():  # other work has every core: go on at a low priority instead of waiting for a free one
-                self.proc.kill(); self.proc.wait(); self.idle = False; self._start(); self._send(job)
+                self.proc.kill(); self.proc.communicate(); self.idle = False; self._start(); self._send(job)  # communicate: its pipes closed too
             try: out = pickle.load(self.proc.stdout)
             except EOFError: raise HotdogError(f'the refit process ended (exit code {self.proc.poll()})') from None
         if isinstance(out, BaseException): raise out
