@@ -558,9 +558,10 @@ class RefitProcess:
 
     def _starved(self) -> bool:
         "Wait for the child's answer to start; True if, at idle priority, it got under `STARVED[1]` of a core for `STARVED[0]` s meanwhile."
+        if not self.idle: return False  # a niced child is never replaced (nor waited for here)
         every, share = STARVED
         was = cpu_seconds(self.proc.pid)
-        while self.idle and was is not None and not select.select([self.proc.stdout], [], [], every)[0]:
+        while was is not None and not select.select([self.proc.stdout], [], [], every)[0]:
             now = cpu_seconds(self.proc.pid)
             if now is not None and now - was < share * every: return True
             was = now
