@@ -52,7 +52,7 @@ from hotdog.queue import Queue
 from hotdog.panel import LabelPanel
 C = {classes!r}
 st = Store({store!r}, annotator='bench'); add_dataset(st, ingest({manifest!r}, progress=False))
-panel = LabelPanel(Queue(st, C, mode={mode!r}, page_size={page}, scorer=ZeroShot(C, {{'food': 'food'}}), policy=Policy.from_name({policy!r}, **{policy_kw!r})))
+panel = LabelPanel(Queue(st, C, mode={mode!r}, page_size={page}, scorer=ZeroShot(C, {{'food': 'food'}}), policy=Policy.from_name({policy!r}, **{policy_kw!r}), sure={sure!r}))
 panel'''
 
 
@@ -127,6 +127,7 @@ def kind(x):
 
 
 POLICY_KW = {}  # Policy settings from the command line (--refit-every)
+SURE = {'sure': None}  # auto mode's triage from the command line (--sure)
 
 
 def ours(page, jl, root, examples, truth, mode, page_size, policy, pace, run=''):
@@ -134,7 +135,7 @@ def ours(page, jl, root, examples, truth, mode, page_size, policy, pace, run='')
     manifest = demo/f'bench_{mode}.csv'; pd.DataFrame({'path': [str(Path(p).relative_to(demo)) for p in examples]}).to_csv(manifest, index=False)
     name = f'{mode}{run}'
     write_notebook(root/f'{name}.ipynb', [PANEL.format(classes=CLASSES, store=f'{name}.sqlite', manifest=str(manifest), mode=mode,
-                                                       page=page_size, policy=policy, policy_kw=POLICY_KW)])
+                                                       page=page_size, policy=policy, policy_kw=POLICY_KW, sure=SURE['sure'])])
     open_notebook(page, jl, f'{name}.ipynb')
     page.wait_for_selector('.hotdog-panel img', timeout=120_000)
     page.evaluate('() => { window.hotdogLatencies = []; window.hotdogPhases = []; document.querySelector(".jp-InputArea").style.display = "none"; }')
@@ -192,7 +193,7 @@ def cpu():
 def report(res, args, jl, load):
     print(f"machine: {cpu()}, {os.cpu_count()} CPUs, load average at start {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min)")
     print(f"{args.n} demo photos ({sum(v == 'food' for v in res['truth'].values())} food), grid page {args.page}, pace {args.pace}, "
-          f"server {args.server}: hotdog.server {'loaded' if jl.extension else 'not loaded'}")
+          f"server {args.server}: hotdog.server {'loaded' if jl.extension else 'not loaded'}" + (f", triage sure={args.sure}" if args.sure else ''))
     base = None
     if 'pigeon' in res:
         p = res['pigeon']; base = 60 * p['labels'] / pigeon_cost(p)
@@ -248,8 +249,10 @@ def main():
     ap.add_argument('--grid-runs', type=int, default=3, help='grid runs on fresh stores, pooled (a grid run has few keys)')
     ap.add_argument('--tools', default='pigeon,single,grid', help='which of pigeon, single, grid, auto (the queue picks grid or single) to run')
     ap.add_argument('--refit-every', type=int, default=None, help="labels between refits (default: the policy's; 0: no refits, for a quiet baseline)")
+    ap.add_argument('--sure', type=float, default=None, help="auto mode's triage (Queue(sure=)): grid pages of the items the model is sure of, the others one at a time")
     args = ap.parse_args()
     if args.refit_every is not None: POLICY_KW['refit_every'] = args.refit_every
+    SURE['sure'] = args.sure
     tools = args.tools.split(',')
     load = os.getloadavg()
     examples, truth = pick(args.n)

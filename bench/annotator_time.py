@@ -13,12 +13,14 @@ After every refit the queue's head (the one `hotdog.head.fit_head` fits, standar
 is not counted, only what the labels taught) is measured on a held-out split; a session's figure is the annotator time
 at which that ROC-AUC first reaches the target, min(0.95, 98% of a whole-pool head's), as in bench/active_learning.py.
 Printed per data set and configuration: median and 90th percentile of minutes to target over splits x seeds, labels
-at that point, corrections per grid page, and pigeon+random's median divided by each (x less time; the target is 15x).
+at that point, corrections per grid page, and pigeon+random's median divided by each (x less time; the target is 15x);
+and labels per minute of the grid pages and of the whole session, under this (strict) costing, until the target, or with
+--whole until every item of the pool is labelled (what bench/annotate.py's scripted annotator does).
 
 Data sets: the demo photos (food / not_food, 343), Tux Paint by topic (animals / food / plants / other, the same
 photos, 4 classes), Fashion-MNIST (10 classes; pool --pool, test --test).
 Usage: nice .venv/bin/python bench/annotator_time.py [--data demo,topics,fmnist] [--splits 5] [--seeds 10]
-       [--configs all] [--jobs 2] [--pool 2000] [--test 1000] [--latency 0.05]
+       [--configs all] [--jobs 2] [--pool 2000] [--test 1000] [--latency 0.05] [--whole]
 Writes bench/out/annotator_time_<data>.csv (one row per session).
 """
 import argparse
@@ -55,8 +57,9 @@ PLANTS = ['daisy', "yellow lady's slipper", 'corn', 'acorn', 'hip', 'buckeye', '
           'earthstar', 'hen-of-the-woods', 'bolete', 'ear', 'pot', 'vase', 'greenhouse']
 TOPICS_PRIOR = {'animals': list(range(0, 398)), 'food': 'food', 'plants': PLANTS}
 
-# name: (mode, page size, policy, scorer?). 'old grid' is the queue's default before the redesign: entropy after a
+# name: (mode, page size, policy, scorer?, sure). 'old grid' is the queue's default before the redesign: entropy after a
 # typical first page (until the first refit), the prior in the pre-labels as 80 labels, a refit every 20 labels.
+# 'sure t': auto mode's triage (`Queue(sure=t)`): grid pages of the items the model is sure of, the others one at a time.
 CONFIGS = {'pigeon+random': ('pigeon', 1, Policy('random', 'random', 0, random_share=0, prior_weight=0), False),
            'single+default': ('single', 20, Policy(), True),
            'single (refit every label)': ('single', 1, Policy(), True),
@@ -69,7 +72,12 @@ CONFIGS = {'pigeon+random': ('pigeon', 1, Policy('random', 'random', 0, random_s
            'grid 40 + confident': ('grid', 40, Policy('confident', 'typical', 30, 0.1, 30.0), True),
            'auto 20 + default': ('auto', 20, Policy(), True),
            'auto 10 + default': ('auto', 10, Policy(), True),
-           'auto 40 + default': ('auto', 40, Policy(), True)}
+           'auto 40 + default': ('auto', 40, Policy(), True),
+           'auto 20 + sure 0.02': ('auto', 20, Policy(), True, 0.02),
+           'auto 20 + sure 0.05': ('auto', 20, Policy(), True, 0.05),
+           'auto 20 + sure 0.15': ('auto', 20, Policy(), True, 0.15),
+           'auto 40 + sure 0.02': ('auto', 40, Policy(), True, 0.02),
+           'auto 40 + sure 0.05': ('auto', 40, Policy(), True, 0.05)}
 
 
 def topics_manifest() -> Path:
@@ -111,15 +119,17 @@ def head_auc(q: Queue, X_test, y_test) -> float:
     return Evaluation(y_test, head.predict_proba(X_test), q.classes).roc_auc()
 
 
-def session(ds: Dataset, pool_i, truth: dict, classes, prior, cfg, seed: int, X_test, y_test, target: float, budget: int, latency: float) -> dict:
-    "One labelling session: annotator seconds and labels when the head first reaches `target`."
-    kind, page, policy, scored = cfg
+def session(ds: Dataset, pool_i, truth: dict, classes, prior, cfg, seed: int, X_test, y_test, target: float, budget: int, latency: float,
+            whole: bool = False) -> dict:
+    """One labelling session: annotator seconds and labels when the head first reaches `target`; and the seconds and labels
+    of its grid pages and of the whole session (`whole`: labelling on to the end of the pool, or `budget`)."""
+    kind, page, policy, scored, sure = (cfg + (None,))[:5]
     d = Path(tempfile.mkdtemp(dir='/dev/shm' if Path('/dev/shm').is_dir() else None))
     try:
         st = Store(d/'s.sqlite', annotator='oracle'); add_dataset(st, dataclasses.replace(ds, items=[ds.items[i] for i in pool_i]))
         q = Queue(st, classes, mode='single' if kind == 'pigeon' else kind, page_size=page, scorer=ZeroShot(classes, prior) if scored else None,
-                  policy=policy, seed=seed, background=False, name='sim')
-        secs, labels, pages, wrong, fits, singles = 0.0, 0, 0, 0, 0, 0
+                  policy=policy, seed=seed, background=False, name='sim', sure=sure)
+        secs, labels, pages, wrong, fits, singles, grid_secs, grid_labels, hit = 0.0, 0, 0, 0, 0, 0, 0.0, 0, None
         while q.page and labels < budget:
             s, w, n = page_cost(q, truth, kind, latency)
             grid = q.mode == 'grid' and kind != 'pigeon'
@@ -127,11 +137,15 @@ def session(ds: Dataset, pool_i, truth: dict, classes, prior, cfg, seed: int, X_
             else: q.accept()
             secs, labels, pages, wrong = secs + s, labels + n, pages + int(grid), wrong + (w if grid else 0)
             singles += int(not grid and kind != 'pigeon')
-            if q.fits > fits:
+            grid_secs, grid_labels = grid_secs + (s if grid else 0), grid_labels + (n if grid else 0)
+            if q.fits > fits and hit is None:
                 fits = q.fits
                 if head_auc(q, X_test, y_test) >= target:
-                    return dict(seconds=secs, labels=labels, pages=pages, corrections=wrong, singles=singles, reached=True)
-        return dict(seconds=np.inf, labels=labels, pages=pages, corrections=wrong, singles=singles, reached=False)
+                    hit = dict(seconds=secs, labels=labels, pages=pages, corrections=wrong, singles=singles, reached=True)
+                    if not whole: break
+        hit = hit or dict(seconds=np.inf, labels=labels, pages=pages, corrections=wrong, singles=singles, reached=False)
+        return dict(hit, grid_seconds=grid_secs, grid_labels=grid_labels, session_seconds=secs, session_labels=labels,
+                    session_pages=pages, session_corrections=wrong)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -149,7 +163,7 @@ def run(task) -> dict:
     ds, X, y, classes, prior, pool_i, test_i, target = (DATA[k] for k in ('ds', 'X', 'y', 'classes', 'prior', 'pool', 'test', 'target'))
     truth = {it.hash: it.label for it in ds.items}
     r = session(ds, pool_i[split], truth, classes, prior, CONFIGS[name], seed, X[test_i[split]], y[test_i[split]], target[split],
-                min(a.budget, len(pool_i[split])), a.latency)
+                len(pool_i[split]) if a.whole else min(a.budget, len(pool_i[split])), a.latency, a.whole)
     return dict(config=name, split=split, seed=seed, target=target[split], **r)
 
 
@@ -182,8 +196,14 @@ def report(data: str, df: pd.DataFrame, n_pool, full, secs: float, a):
                       'single share': g.apply(lambda d: d.singles.sum() / max(1, d.labels.sum()), include_groups=False)})
     base = t.loc['pigeon+random', 'min median'] if 'pigeon+random' in t.index else np.nan
     t['x less time (median)'] = base / t['min median']
+    pigeon = 60 / (M + POINT + CLICK + a.latency)  # pigeon's labels per minute
+    t['grid pages: labels/min'] = g.apply(lambda d: 60 * d.grid_labels.sum() / d.grid_seconds.sum() if d.grid_seconds.sum() else np.nan, include_groups=False)
+    t['session: labels/min'] = g.apply(lambda d: 60 * d.session_labels.sum() / d.session_seconds.sum(), include_groups=False)
+    t['grid x pigeon'], t['session x pigeon'] = t['grid pages: labels/min'] / pigeon, t['session: labels/min'] / pigeon
+    t['session corrections/page'] = g.apply(lambda d: d.session_corrections.sum() / max(1, d.session_pages.sum()), include_groups=False)
     print(f"\n== {data}: pool {n_pool}, {a.splits} splits x {a.seeds} seeds, whole-pool head AUC {np.median(full):.3f}, target "
-          f"min(0.95, 0.98 x that); latency {a.latency} s per page turn or key; default policy {Policy().name}")
+          f"min(0.95, 0.98 x that); latency {a.latency} s per page turn or key; default policy {Policy().name}; labels/min "
+          f"{'over the whole pool' if a.whole else 'until the target'}")
     with pd.option_context('display.width', 200): print(t.round(3).to_string())
     print(f'  time: {secs:.0f} s')
 
@@ -196,6 +216,7 @@ def main():
     p.add_argument('--budget', type=int, default=400, help='labels per session at most')
     p.add_argument('--latency', type=float, default=0.05, help='seconds of latency per page turn or key (measured by bench/annotate.py)')
     p.add_argument('--jobs', type=int, default=2)
+    p.add_argument('--whole', action='store_true', help='label on to the end of the pool after the target (labels per minute of a whole session)')
     a = p.parse_args()
     for data in a.data.split(','): bench(data, a)
 
