@@ -438,9 +438,9 @@ def _take_sorted(self: Queue, ahead: bool = False) -> tuple:
     if not rows: return [], 'grid'
     wrong = scaled_odds(1 - self._scores(rows).max(1), self._trust())
     if wrong[0] > self.sure: return self._make_tiles(self._take(1), 'single'), 'single'
-    sure = [r for r, w in zip(rows, wrong) if w <= self.sure][:self.page_size]
-    self._front[:0] = sure  # taken off the top; the doubtful ones they pass stay in line, each to be shown on its own
-    return self._make_tiles(self._take(len(sure)), 'grid'), 'grid'
+    got = self._claim([r for r, w in zip(rows, wrong) if w <= self.sure][:self.page_size])  # the doubtful ones passed stay in line
+    self.randoms |= {self.hashes[p] for p in got if self._rand[p]}
+    return self._make_tiles([self.hashes[p] for p in got], 'grid'), 'grid'
 
 @patch
 def _in_order(self: Queue, tiles: list) -> list:

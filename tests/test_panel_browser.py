@@ -293,3 +293,44 @@ def test_grid_fits_beside_the_file_browser(lab_page):
         sizes[files] = int(page.evaluate("() => document.querySelector('.hotdog-panel').dataset.tile"))
     assert sizes[True] < sizes[False], sizes                     # the tiles follow the panel's real width
     assert page.errors == []
+
+
+# Triage (`Queue(sure=)`): a scorer 99% sure of two items in three and 60% sure of the others, both times of 'hotdog'.
+TRIAGE = SETUP.replace("'labels.sqlite'", "'triage.sqlite'").replace("ingest('syn'", "ingest('syn_triage'").replace(
+    "panel = LabelPanel(", """import numpy as np
+class Mixed:
+    classes, name = C, 'mixed'
+    def predict_proba(self, X): p = np.where(np.round(np.asarray(X).sum(1) * 1000) % 3 == 0, 0.6, 0.99); return np.stack([p, 1 - p], 1)
+panel = LabelPanel(""").replace("mode='grid'", "mode='auto'").replace("scorer=ZeroShot(C, {'hotdog': 'hotdog'})", 'scorer=Mixed()').replace(
+    "refit_every=0)))", "refit_every=0), sure=0.05))")
+
+
+def test_triage_screens(lab_page):
+    "Triage switches between grid pages and single images as the items come: each label written is the one the screen showed or the key chose."
+    root, jl, page = lab_page
+    synthetic_dataset(root/'syn_triage', 20)
+    write_notebook(root/'triage.ipynb', [TRIAGE])
+    open_notebook(page, jl, 'triage.ipynb')
+    page.wait_for_selector('.hotdog-panel [data-item] img', timeout=60_000)
+    page.click('.hotdog-panel .hd-status')
+    chosen, screens = {}, []
+    for k in range(60):
+        if page.locator('.hotdog-panel .hd-done').count(): break
+        if page.locator('.hotdog-panel .hd-single').count():
+            name = page.inner_text('.hotdog-panel .hd-name')
+            key = '2' if len(screens) % 2 else 'Enter'   # every other single image labelled not_hotdog, against the suggestion
+            chosen[name] = 'not_hotdog' if key == '2' else 'hotdog'; screens.append('single')
+        else:
+            tiles = page.locator('.hotdog-panel .hd-tile')
+            for i in range(tiles.count()):
+                chosen[Path(tiles.nth(i).get_attribute('title')).name] = tiles.nth(i).locator('.hd-lab span').inner_text().split('\n')[0].split(' ')[0]
+            key = 'Enter'; screens.append(f'grid{tiles.count()}')
+            if len(screens) == 2: screenshot(page, OUT/'panel_triage_grid.png')
+        before = seq(page); page.keyboard.press(key); answered(page, before)
+    print('triage screens:', ' '.join(screens))
+    screenshot(page, OUT/'panel_triage_done.png')
+    st = Store(root/'triage.sqlite', annotator='reader')
+    cur = current_labels(st).merge(items(st)[['hash', 'path']], left_on='item', right_on='hash'); st.close()
+    assert {Path(p).name: lab for p, lab in zip(cur.path, cur.label)} == chosen and len(chosen) == 40, screens
+    assert screens[0] == 'grid10' and screens.count('single') >= 5 and any(s.startswith('grid') for s in screens[1:]), screens
+    assert page.errors == []
