@@ -124,7 +124,7 @@ class Queue:
                  cfg: Config | None = None, name: str = 'main', seed: int = 0,
                  background: bool = True,       # refit in a separate process (False: inline, for tests and simulations)
                  overlap: float = 0.1,          # share of the pool that every annotator labels (for agreement); the rest goes to whoever takes it first
-                 sure: float | None = None):    # auto mode's triage: once the model has a record, an item it is wrong about with more than this chance (by the record) is shown on its own, and grid pages hold only the others (None: pages take the order as it comes)
+                 sure: float | None = None):    # auto mode's triage: once the model has a record, on a screen its costs give a grid, an item it is wrong about with more than this chance (by the record) is shown on its own, and grid pages hold only the others (None: pages take the order as it comes)
         self.store, self.classes, self.cfg, self.policy = store, check_classes(classes), cfg or get_config(), policy or Policy()
         if mode not in MODES + ('auto',): raise HotdogError(f"mode must be 'auto', 'single' or 'grid', not {mode!r}")
         if not 1 <= int(page_size) <= 40: raise HotdogError(f'page_size must be between 1 and 40 (a key per tile), not {page_size}')
@@ -306,7 +306,6 @@ def _choose(self: Queue):
     "In auto mode: the screen for the items taken from now on, the policy's pick for the next page's worth of the order."
     if not self.auto: return
     if self.review is not None: self.next_mode = 'grid'; return  # a review shows labels that are mostly right
-    if self._triage(): self.next_mode = 'grid'; return  # each screen is then a page of the items the model is sure of, or one it is not
     rows = self._peek(self.page_size)[0]
     if not rows and self.scorer is not None: return  # nothing left beyond the screens taken: they keep their mode
     self.next_mode = self.policy.screen(self._scores(rows) if rows else None, self.page_size, self._trust(), self._keys_per_wrong())
@@ -426,7 +425,7 @@ TRIAGE_WINDOW = 4  # a triage grid page takes the sure items among this many pag
 
 @patch
 def _triage(self: Queue, ahead: bool = False) -> bool:
-    "Whether screens are sorted by how sure the model is (`sure`): in auto mode, with pre-labels, once the model has a record."
+    "Whether a grid screen holds only the items the model is sure of (`sure`): in auto mode, with pre-labels, once the model has a record."
     return (self.sure is not None and self.auto and self.review is None and self.scorer is not None
             and self._known(ahead) >= TRUST_TILES)
 
