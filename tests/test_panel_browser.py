@@ -314,7 +314,7 @@ def test_triage_screens(lab_page):
     page.wait_for_selector('.hotdog-panel [data-item] img', timeout=60_000)
     page.click('.hotdog-panel .hd-status')
     chosen, screens = {}, []
-    for k in range(60):
+    for _ in range(60):
         if page.locator('.hotdog-panel .hd-done').count(): break
         if page.locator('.hotdog-panel .hd-single').count():
             name = page.inner_text('.hotdog-panel .hd-name')
