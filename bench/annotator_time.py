@@ -15,7 +15,9 @@ at which that ROC-AUC first reaches the target, min(0.95, 98% of a whole-pool he
 Printed per data set and configuration: median and 90th percentile of minutes to target over splits x seeds, labels
 at that point, corrections per grid page, and pigeon+random's median divided by each (x less time; the target is 15x);
 and labels per minute of the grid pages and of the whole session, under this (strict) costing, until the target, or with
---whole until every item of the pool is labelled (what bench/annotate.py's scripted annotator does).
+--whole until every item of the pool is labelled (what bench/annotate.py's scripted annotator does). Last, the bound the
+data set puts on grid pages under the strict costing: the share of it that a head fitted on the rest gets wrong
+(10-fold cross-validation), costed as the corrections of a page of 20 and of 40.
 
 Data sets: the demo photos (food / not_food, 343), Tux Paint by topic (animals / food / plants / other, the same
 photos, 4 classes), Fashion-MNIST (10 classes; pool --pool, test --test).
@@ -34,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
 
 from hotdog.acquire import KLM, Policy
 from hotdog.data import Dataset, ingest
@@ -177,9 +179,24 @@ def bench(data: str, a) -> pd.DataFrame:
     configs = [c for c in CONFIGS if a.configs == 'all' or c in a.configs.split(',')]
     tasks = [(s, c, seed) for s in range(a.splits) for c in configs for seed in range(a.seeds)]
     with get_context('spawn').Pool(a.jobs, _init, (shared,)) as p: df = pd.DataFrame(p.map(run, tasks, chunksize=1))
-    report(data, df, len(splits[0][0]), full, time.perf_counter() - t0, a)
+    report(data, df, len(splits[0][0]), full, grid_bound(X, y, classes, a.latency), time.perf_counter() - t0, a)
     OUT.mkdir(exist_ok=True); df.to_csv(OUT/f'annotator_time_{data}.csv', index=False)
     return df
+
+
+def grid_bound(X, y, classes, latency: float, folds: int = 10) -> dict:
+    """What the data allow grid pages under the strict costing: the share of the data set that a head fitted on the rest
+    gets wrong (`folds`-fold cross-validation, the head `fit_head` fits), and the labels per minute of pages of 20 and
+    of 40 if every tile were wrong that often and each wrong tile took one decision and one key. A whole session labels
+    every item of its pool, most of them with a head that knows fewer labels than this one, so its grid pages do no better
+    unless the doubtful items leave the grid."""
+    wrong = 0
+    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=0).split(X, y):
+        p = fit_head(X[tr], y[tr], classes, norm=feature_stats(X)).predict_proba(X[te])
+        wrong += int((np.asarray(classes)[p.argmax(1)] != y[te]).sum())
+    err = wrong / len(y); out = dict(cv_error=err)
+    for n in (20, 40): out[n] = 60 / (GLANCE + (M + K + latency) / n + err * (M + K + latency))
+    return out
 
 
 def _q(v, q: float) -> float:
@@ -187,7 +204,7 @@ def _q(v, q: float) -> float:
     return float(np.inf if x >= 1e12 else x)
 
 
-def report(data: str, df: pd.DataFrame, n_pool, full, secs: float, a):
+def report(data: str, df: pd.DataFrame, n_pool, full, bound: dict, secs: float, a):
     "Minutes to target per configuration, and pigeon+random's median divided by each."
     g = df.groupby('config', sort=False)
     t = pd.DataFrame({'min median': g.seconds.apply(lambda v: _q(v, .5) / 60), 'min p90': g.seconds.apply(lambda v: _q(v, .9) / 60),
@@ -205,6 +222,9 @@ def report(data: str, df: pd.DataFrame, n_pool, full, secs: float, a):
           f"min(0.95, 0.98 x that); latency {a.latency} s per page turn or key; default policy {Policy().name}; labels/min "
           f"{'over the whole pool' if a.whole else 'until the target'}")
     with pd.option_context('display.width', 200): print(t.round(3).to_string())
+    print(f"  bound: a head fitted on the rest gets {100 * bound['cv_error']:.1f}% of the data set wrong (10-fold); with that "
+          f"share of tiles corrected, grid pages reach at most {bound[20]:.0f} labels/min with 20 tiles ({bound[20] / pigeon:.1f}x "
+          f"pigeon) and {bound[40]:.0f} with 40 ({bound[40] / pigeon:.1f}x), strict costing")
     print(f'  time: {secs:.0f} s')
 
 
