@@ -194,7 +194,7 @@ def grid_bound(X, y, classes, latency: float, folds: int = 10) -> dict:
     for tr, te in StratifiedKFold(folds, shuffle=True, random_state=0).split(X, y):
         p = fit_head(X[tr], y[tr], classes, norm=feature_stats(X)).predict_proba(X[te])
         wrong += int((np.asarray(classes)[p.argmax(1)] != y[te]).sum())
-    err = wrong / len(y); out = dict(cv_error=err)
+    err = wrong / len(y); out = dict(cv_error=err, folds=folds)
     for n in (20, 40): out[n] = 60 / (GLANCE + (M + K + latency) / n + err * (M + K + latency))
     return out
 
@@ -222,9 +222,9 @@ def report(data: str, df: pd.DataFrame, n_pool, full, bound: dict, secs: float, 
           f"min(0.95, 0.98 x that); latency {a.latency} s per page turn or key; default policy {Policy().name}; labels/min "
           f"{'over the whole pool' if a.whole else 'until the target'}")
     with pd.option_context('display.width', 200): print(t.round(3).to_string())
-    print(f"  bound: a head fitted on the rest gets {100 * bound['cv_error']:.1f}% of the data set wrong (10-fold); with that "
-          f"share of tiles corrected, grid pages reach at most {bound[20]:.0f} labels/min with 20 tiles ({bound[20] / pigeon:.1f}x "
-          f"pigeon) and {bound[40]:.0f} with 40 ({bound[40] / pigeon:.1f}x), strict costing")
+    print(f"  bound: a head fitted on the rest gets {100 * bound['cv_error']:.1f}% of the data set wrong ({bound['folds']}-fold); with that "
+          f"share of tiles corrected, grid pages reach about {bound[20]:.0f} labels/min with 20 tiles ({bound[20] / pigeon:.1f}x "
+          f"pigeon) and {bound[40]:.0f} with 40 ({bound[40] / pigeon:.1f}x) at most, strict costing")
     print(f'  time: {secs:.0f} s')
 
 
